@@ -1,0 +1,110 @@
+# docbus - build, deps, test, demo, bench.  `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD   ?= build
+CC      ?= gcc
+PKGS    := rdkafka avro-c libcrypto jansson libcmark
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Ilib -I$(BUILD)/gen
+LDLIBS  += -lm
+
+# pkg-config is asked only once deps are present (make deps runs first).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Sanitizer build: make SAN=1 (objects go to build-san/).
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+CMD_SRC  := $(sort $(wildcard cli/*.c producers/*.c consumers/*.c))
+SCHEMAS  := $(sort $(wildcard schemas/*.avsc))
+GEN_SRC  := $(BUILD)/gen/schemas_embedded.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schemas_embedded.o
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+DEPS     := $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_BIN:=.d)
+
+.PHONY: all deps test test-unit test-san test-faults demo bench fuzz clean help broker-start broker-stop
+
+all: deps $(BUILD)/docbus
+
+help:
+	@echo "make            build build/docbus (installs missing Debian packages first)"
+	@echo "make deps       install missing Debian packages (no-op when all present)"
+	@echo "make test       build, start the local Kafka broker, run every test, stop it"
+	@echo "make test T=x   run only tests whose name contains x"
+	@echo "make test-san   unit tests under AddressSanitizer + UBSan"
+	@echo "make demo       the 2018-Q1 pipeline end to end, prints the report"
+	@echo "make bench      throughput against kcat and openssl speed"
+	@echo "make fuzz       libFuzzer on the envelope decoder (FUZZ_SECONDS=600)"
+	@echo "V=1             show the commands"
+
+deps:
+	$(Q)./deploy/deps.sh
+
+$(BUILD)/docbus: $(LIB_OBJ) $(CMD_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Schemas are compiled into the binary: no .avsc files are needed at run time.
+$(GEN_SRC): $(SCHEMAS) deploy/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)./deploy/embed.sh $@ $(SCHEMAS)
+
+$(BUILD)/gen/schemas_embedded.o: $(GEN_SRC)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus unit
+	$(Q)./tests/run.sh $(if $(T),--only '$(T)')
+
+test-unit: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus unit
+	$(Q)./tests/run.sh --unit-only $(if $(T),--only '$(T)')
+
+test-san: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/docbus unit
+	$(Q)BUILD=build-san ./tests/run.sh --unit-only $(if $(T),--only '$(T)')
+
+test-faults: all
+	$(Q)./tests/run.sh --faults $(if $(T),--only '$(T)')
+
+demo: all
+	$(Q)./deploy/demo.sh
+
+bench: all
+	$(Q)./tests/bench/bench.sh
+
+fuzz: deps
+	$(Q)./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-san
+
+-include $(DEPS)
