@@ -6,6 +6,7 @@ BUILD   ?= build
 CC      ?= gcc
 PKGS    := rdkafka avro-c libcrypto jansson libcmark
 CFLAGS  ?= -O2 -g
+CFLAGS  += -DAVRO_C_VERSION='"$(shell pkg-config --modversion avro-c 2>/dev/null)"'
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Ilib -I$(BUILD)/gen
 LDLIBS  += -lm
 
@@ -28,13 +29,15 @@ endif
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 CMD_SRC  := $(sort $(wildcard cli/*.c producers/*.c consumers/*.c))
-SCHEMAS  := $(sort $(wildcard schemas/*.avsc))
+SCHEMAS  := $(sort $(wildcard schemas/*.avsc schemas/*.json schemas/history/*.avsc))
 GEN_SRC  := $(BUILD)/gen/schemas_embedded.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schemas_embedded.o
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-DEPS     := $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_BIN:=.d)
+IT_SRC   := $(sort $(wildcard tests/it/*.c))
+IT_BIN   := $(IT_SRC:tests/it/%.c=$(BUILD)/tests/it/%)
+DEPS     := $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_BIN:=.d) $(IT_BIN:=.d)
 
 .PHONY: all deps test test-unit test-san test-faults demo bench fuzz clean help broker-start broker-stop
 
@@ -78,10 +81,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka $(LDLIBS)
 
-unit: $(UNIT_BIN)
+$(BUILD)/tests/it/%: tests/it/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) $(LDLIBS)
+
+unit: $(UNIT_BIN) $(IT_BIN)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/docbus unit
 	$(Q)./tests/run.sh $(if $(T),--only '$(T)')
 
 test-unit: deps

@@ -1,4 +1,4 @@
-/* schemas_embedded.h - the schemas/*.avsc texts compiled into the binary. */
+/* schemas_embedded.h - the schema and data files of schemas/ compiled into the binary. */
 #ifndef DOCBUS_SCHEMAS_EMBEDDED_H
 #define DOCBUS_SCHEMAS_EMBEDDED_H
 

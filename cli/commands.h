@@ -1,0 +1,10 @@
+/* commands.h - every docbus subcommand: int cmd_<name>(argc, argv) returns the exit code. */
+#ifndef DOCBUS_COMMANDS_H
+#define DOCBUS_COMMANDS_H
+
+int cmd_version(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+#endif

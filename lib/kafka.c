@@ -1,0 +1,233 @@
+/* kafka.c - librdkafka client construction, topic creation and error classes. */
+#include "kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Sets key=value unless the user configured key already. */
+static int set_default(rd_kafka_conf_t *conf, const db_config_t *cfg, const char *key,
+                       const char *value, char *errstr, size_t errstr_size)
+{
+    if (config_get(cfg, key, NULL))
+        return 0;
+    return rd_kafka_conf_set(conf, key, value, errstr, errstr_size) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+static int set_forced(rd_kafka_conf_t *conf, const char *key, const char *value,
+                      char *errstr, size_t errstr_size)
+{
+    return rd_kafka_conf_set(conf, key, value, errstr, errstr_size) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+rd_kafka_t *kafka_producer_new(const db_config_t *cfg, const char *transactional_id,
+                               void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                               void *opaque, char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *rk;
+    rd_kafka_conf_t *conf = config_kafka_conf(cfg, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    /* acks=all + idempotence: a retried batch is never written twice and never
+     * reordered; docbus relies on that for per-producer seq continuity. */
+    if (set_forced(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+        set_forced(conf, "acks", "all", errstr, errstr_size) ||
+        set_default(conf, cfg, "linger.ms", "10", errstr, errstr_size) ||
+        set_default(conf, cfg, "batch.num.messages", "10000", errstr, errstr_size) ||
+        set_default(conf, cfg, "queue.buffering.max.messages", "500000", errstr, errstr_size) ||
+        set_default(conf, cfg, "compression.codec", "lz4", errstr, errstr_size) ||
+        (transactional_id &&
+         set_forced(conf, "transactional.id", transactional_id, errstr, errstr_size)))
+        goto fail;
+    if (dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk)
+        goto fail;
+    return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
+                               char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *rk;
+    rd_kafka_conf_t *conf = config_kafka_conf(cfg, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    /* read_committed: aborted transactions of the aggregator (or of a killed one)
+     * are never seen; offsets are committed by docbus explicitly, never by a timer. */
+    if (set_forced(conf, "isolation.level", "read_committed", errstr, errstr_size) ||
+        set_forced(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+        set_default(conf, cfg, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+        set_default(conf, cfg, "enable.partition.eof", "true", errstr, errstr_size) ||
+        set_forced(conf, "group.id", group_id ? group_id : "docbus-nogroup", errstr, errstr_size))
+        goto fail;
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk)
+        goto fail;
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+kafka_fail_t kafka_classify(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return KAFKA_FAIL_NONE;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        return KAFKA_FAIL_AUTH;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+        return KAFKA_FAIL_UNREACHABLE;
+    default:
+        return KAFKA_FAIL_OTHER;
+    }
+}
+
+kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    kafka_fail_t f;
+    if (!err) {
+        rd_kafka_metadata_destroy(md);
+        return KAFKA_FAIL_NONE;
+    }
+    f = kafka_classify(err);
+    if (f == KAFKA_FAIL_UNREACHABLE)
+        snprintf(errstr, errstr_size,
+                 "no Kafka broker answered within %d ms (%s); check bootstrap.servers and "
+                 "that the broker runs (local: deploy/kafka/local.sh start)",
+                 timeout_ms, rd_kafka_err2str(err));
+    else
+        snprintf(errstr, errstr_size, "Kafka metadata request failed: %s", rd_kafka_err2str(err));
+    return f;
+}
+
+int kafka_ensure_topics(rd_kafka_t *rk, const char **names, int n, int partitions,
+                        const char **configs, int nconfigs, char *errstr, size_t errstr_size)
+{
+    int rc = 0;
+    rd_kafka_NewTopic_t **nt = calloc((size_t)n, sizeof *nt);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_event_t *ev = NULL;
+    if (!nt || !q) {
+        rc = DB_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(names[i], partitions, -1, errstr, errstr_size);
+        if (!nt[i]) {
+            rc = DB_ERR_KAFKA;
+            goto out;
+        }
+        for (int c = 0; c < nconfigs; c++) {
+            char key[128];
+            const char *eq = strchr(configs[c], '=');
+            snprintf(key, sizeof key, "%.*s", (int)(eq - configs[c]), configs[c]);
+            rd_kafka_NewTopic_set_config(nt[i], key, eq + 1);
+        }
+    }
+    rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev) {
+        snprintf(errstr, errstr_size, "creating topics: no answer from the broker in 30 s");
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr;
+        if (!res) {
+            snprintf(errstr, errstr_size, "creating topics: %s", rd_kafka_event_error_string(ev));
+            rc = DB_ERR_KAFKA;
+            goto out;
+        }
+        tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+            if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                snprintf(errstr, errstr_size, "creating topic %s: %s",
+                         rd_kafka_topic_result_name(tr[i]), rd_kafka_topic_result_error_string(tr[i]));
+                rc = DB_ERR_KAFKA;
+                goto out;
+            }
+        }
+    }
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (nt) {
+        for (int i = 0; i < n; i++)
+            if (nt[i])
+                rd_kafka_NewTopic_destroy(nt[i]);
+        free(nt);
+    }
+    if (q)
+        rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t **high,
+                     int *n, int timeout_ms, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t err;
+    int rc = 0;
+    *low = *high = NULL;
+    *n = 0;
+    err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (err || md->topic_cnt != 1 || md->topics[0].err) {
+        snprintf(errstr, errstr_size, "metadata of topic %s: %s", topic,
+                 rd_kafka_err2str(err ? err : md->topic_cnt ? md->topics[0].err
+                                                          : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    *n = md->topics[0].partition_cnt;
+    *low = calloc((size_t)*n + 1, sizeof **low);
+    *high = calloc((size_t)*n + 1, sizeof **high);
+    if (!*low || !*high) {
+        rc = DB_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < *n; i++) {
+        int32_t p = md->topics[0].partitions[i].id;
+        err = rd_kafka_query_watermark_offsets(rk, topic, p, &(*low)[p], &(*high)[p], timeout_ms);
+        if (err) {
+            snprintf(errstr, errstr_size, "watermarks of %s [%d]: %s", topic, p, rd_kafka_err2str(err));
+            rc = DB_ERR_KAFKA;
+            goto out;
+        }
+    }
+out:
+    if (rc) {
+        free(*low);
+        free(*high);
+        *low = *high = NULL;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* kafka.h - librdkafka clients made the docbus way: idempotent producers, read_committed
+ * consumers, topic creation, and classification of broker errors. */
+#ifndef DOCBUS_KAFKA_H
+#define DOCBUS_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include "config.h"
+
+/* Why a Kafka call failed, coarse enough to choose an exit code. */
+typedef enum {
+    KAFKA_FAIL_NONE = 0,
+    KAFKA_FAIL_UNREACHABLE,   /* no broker answered (down, wrong address, TLS mismatch) */
+    KAFKA_FAIL_AUTH,          /* SASL authentication or ACL authorisation refused */
+    KAFKA_FAIL_OTHER,
+} kafka_fail_t;
+
+/* Returns an idempotent (acks=all) producer, transactional when transactional_id is
+ * not NULL, with dr_msg_cb set and opaque as the client opaque; user properties from cfg
+ * apply on top of docbus's defaults, except that idempotence stays on. NULL on error
+ * with errstr. */
+rd_kafka_t *kafka_producer_new(const db_config_t *cfg, const char *transactional_id,
+                               void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                               void *opaque, char *errstr, size_t errstr_size);
+
+/* Returns a consumer in group group_id (NULL: a group-less consumer for assign()),
+ * isolation.level=read_committed, auto commit off, starting at the earliest offset.
+ * NULL on error with errstr. */
+rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
+                               char *errstr, size_t errstr_size);
+
+/* Asks the cluster for metadata within timeout_ms. Returns KAFKA_FAIL_NONE, or the
+ * failure class with a message in errstr that says what to check next. */
+kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Classifies a librdkafka error code. */
+kafka_fail_t kafka_classify(rd_kafka_resp_err_t err);
+
+/* Creates the topics that do not exist yet, with partitions and the given topic
+ * configs ("key=value" strings, may be NULL/0). Existing topics are left alone.
+ * Returns 0, or DB_ERR_KAFKA with errstr. */
+int kafka_ensure_topics(rd_kafka_t *rk, const char **names, int n, int partitions,
+                        const char **configs, int nconfigs, char *errstr, size_t errstr_size);
+
+/* Reads the low and high watermarks of every partition of topic into arrays the
+ * caller frees; *n gets the partition count. Returns 0 or DB_ERR_KAFKA. */
+int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t **high,
+                     int *n, int timeout_ms, char *errstr, size_t errstr_size);
+
+#endif

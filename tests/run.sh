@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# run.sh - the docbus test runner: unit tests (cmocka, plain and under ASan+UBSan),
+# integration and fault tests against the real local Kafka broker it starts and stops.
+# Counts every test case and ends with one line "N passed, N failed".
+#   tests/run.sh [--unit-only] [--faults] [--only PATTERN]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+unit_only=0 faults_only=0 only=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --unit-only) unit_only=1 ;;
+    --faults) faults_only=1 ;;
+    --only) only=$2; shift ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+BUILD=${BUILD:-build}
+export DOCBUS="$PWD/$BUILD/docbus"
+export DOCBUS_ROOT="$PWD"
+export DOCBUS_BOOTSTRAP=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+export DOCBUS_TEST_TMP=$(mktemp -d /tmp/docbus-test.XXXXXX)
+logdir="$BUILD/test-logs"
+rm -rf "$logdir"; mkdir -p "$logdir"
+passed=0 failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); printf '  ok    %s\n' "$1"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); printf '  FAIL  %s  (log: %s)\n' "$1" "$2"; }
+selected() { [ -z "$only" ] || [[ $1 == *"$only"* ]]; }
+
+# Runs one cmocka binary with TAP output and counts each of its test cases.
+run_cmocka() {
+  local bin=$1 label=$2 log="$logdir/$2.log" n_ok n_fail
+  CMOCKA_MESSAGE_OUTPUT=TAP "$bin" > "$log" 2>&1
+  local rc=$?
+  n_ok=$(grep -cE '^ok [0-9]+' "$log")
+  n_fail=$(grep -cE '^not ok [0-9]+' "$log")
+  while read -r line; do pass "$label: ${line#* - }"; done < <(grep -E '^ok [0-9]+' "$log" | sed -E 's/^ok [0-9]+ - /x - /')
+  while read -r line; do fail "$label: ${line#* - }" "$log"; done < <(grep -E '^not ok [0-9]+' "$log" | sed -E 's/^not ok [0-9]+ - /x - /')
+  if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+    fail "$label (exit $rc, crashed or sanitizer report)" "$log"
+  elif [ $((n_ok + n_fail)) -eq 0 ]; then
+    fail "$label (no test cases ran)" "$log"
+  fi
+}
+
+# Runs one script or binary test: exit 0 passes, anything else fails.
+run_one() {
+  local t=$1 name=$2 log="$logdir/$2.log"
+  local start=$SECONDS
+  if timeout "${DOCBUS_TEST_TIMEOUT:-600}" "$t" > "$log" 2>&1; then
+    pass "$name ($((SECONDS - start))s)"
+  else
+    fail "$name (exit $?)" "$log"
+  fi
+}
+
+broker_started=0
+stop_broker() {
+  if [ $broker_started = 1 ]; then
+    ./deploy/kafka/local.sh stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$DOCBUS_TEST_TMP"
+}
+trap stop_broker EXIT
+
+if [ $faults_only = 0 ]; then
+  echo "== unit tests"
+  for bin in "$BUILD"/tests/test_*; do
+    [ -x "$bin" ] || continue
+    name=$(basename "$bin")
+    selected "$name" && run_cmocka "$bin" "$name"
+  done
+  if [ -z "${NO_SAN:-}" ] && [ "$BUILD" = build ] && [ -d build-san/tests ]; then
+    echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+    for bin in build-san/tests/test_*; do
+      [ -x "$bin" ] || continue
+      name=$(basename "$bin")
+      selected "san-$name" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_cmocka "$bin" "san-$name"
+    done
+  fi
+fi
+
+if [ $unit_only = 0 ]; then
+  tests=()
+  if [ $faults_only = 0 ]; then
+    for t in tests/it/*.sh "$BUILD"/tests/it/*; do [ -x "$t" ] && tests+=("$t"); done
+  fi
+  for t in tests/faults/*.sh; do [ -x "$t" ] && tests+=("$t"); done
+  wanted=()
+  for t in "${tests[@]}"; do selected "$(basename "$t")" && wanted+=("$t"); done
+  if [ ${#wanted[@]} -gt 0 ]; then
+    echo "== starting the local Kafka broker"
+    if ./deploy/kafka/local.sh start --fresh > "$logdir/broker-start.log" 2>&1; then
+      broker_started=1
+      for t in "${wanted[@]}"; do
+        echo "== $(basename "$t")"
+        run_one "$t" "$(basename "$t")"
+      done
+    else
+      fail "broker start" "$logdir/broker-start.log"
+      cat "$logdir/broker-start.log" >&2
+    fi
+  fi
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo
+  echo "failed:"
+  printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
