@@ -1,0 +1,254 @@
+/* merkle.c - SHA-256 Merkle trees in RFC 6962 shape: leaves, roots, inclusion paths. */
+#include "merkle.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "error.h"
+
+/* SHA-256 is fetched once per process and each thread reuses one digest context:
+ * looking the algorithm up per call costs more than hashing a small leaf. */
+static EVP_MD *sha256_md;
+static pthread_key_t ctx_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static int md_ok;
+
+static void ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void md_init(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_ok = sha256_md && pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+static EVP_MD_CTX *thread_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+    if (pthread_once(&md_once, md_init) != 0 || !md_ok)
+        return NULL;
+    ctx = pthread_getspecific(ctx_key);
+    if (!ctx) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx && pthread_setspecific(ctx_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
+}
+
+/* SHA-256(prefix || a || b); b may be NULL. */
+static int hash_prefixed(uint8_t prefix, const uint8_t *a, size_t alen, const uint8_t *b,
+                         size_t blen, uint8_t out[MERKLE_HASH_LEN])
+{
+    EVP_MD_CTX *ctx = thread_ctx();
+    if (!ctx || !EVP_DigestInit_ex(ctx, sha256_md, NULL) ||
+        !EVP_DigestUpdate(ctx, &prefix, 1) || (alen && !EVP_DigestUpdate(ctx, a, alen)) ||
+        (b && !EVP_DigestUpdate(ctx, b, blen)) || !EVP_DigestFinal_ex(ctx, out, NULL))
+        return DB_ERR_CRYPTO;
+    return 0;
+}
+
+int merkle_leaf(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
+{
+    return hash_prefixed(0x00, data, len, NULL, 0, out);
+}
+
+int merkle_node(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE_HASH_LEN],
+                uint8_t out[MERKLE_HASH_LEN])
+{
+    return hash_prefixed(0x01, left, MERKLE_HASH_LEN, right, MERKLE_HASH_LEN, out);
+}
+
+/* Largest power of two strictly smaller than n (n >= 2). */
+static size_t split_point(size_t n)
+{
+    size_t k = 1;
+    while (k << 1 < n)
+        k <<= 1;
+    return k;
+}
+
+static int size_ok(size_t n)
+{
+    return n >= 1 && (uint64_t)n <= ((uint64_t)1 << MERKLE_MAX_PATH);
+}
+
+/* Recursion depth is at most MERKLE_MAX_PATH. */
+static int root_rec(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t out[MERKLE_HASH_LEN])
+{
+    uint8_t l[MERKLE_HASH_LEN], r[MERKLE_HASH_LEN];
+    size_t k;
+    int rc;
+    if (n == 1) {
+        memcpy(out, leaves[0], MERKLE_HASH_LEN);
+        return 0;
+    }
+    k = split_point(n);
+    if ((rc = root_rec(leaves, k, l)) || (rc = root_rec(leaves + k, n - k, r)))
+        return rc;
+    return merkle_node(l, r, out);
+}
+
+int merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, uint8_t root[MERKLE_HASH_LEN])
+{
+    if (!leaves || !size_ok(n))
+        return DB_ERR_INVALID;
+    return root_rec(leaves, n, root);
+}
+
+int merkle_path(const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n, size_t index,
+                uint8_t path[][MERKLE_HASH_LEN], int *path_len)
+{
+    /* Walk down from the root collecting the sibling subtree roots, then reverse
+     * them so the path runs from the leaf up. */
+    uint8_t tmp[MERKLE_MAX_PATH][MERKLE_HASH_LEN];
+    int depth = 0, rc = 0;
+    if (!leaves || !size_ok(n) || index >= n)
+        return DB_ERR_INVALID;
+    while (n > 1) {
+        size_t k = split_point(n);
+        if (index < k) {
+            rc = root_rec(leaves + k, n - k, tmp[depth]);
+            n = k;
+        } else {
+            rc = root_rec(leaves, k, tmp[depth]);
+            leaves += k;
+            index -= k;
+            n -= k;
+        }
+        if (rc)
+            goto out;
+        depth++;
+    }
+    for (int i = 0; i < depth; i++)
+        memcpy(path[i], tmp[depth - 1 - i], MERKLE_HASH_LEN);
+    *path_len = depth;
+out:
+    return rc;
+}
+
+int merkle_verify(const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index, uint64_t count,
+                  const uint8_t (*path)[MERKLE_HASH_LEN], int path_len,
+                  const uint8_t root[MERKLE_HASH_LEN])
+{
+    uint8_t r[MERKLE_HASH_LEN];
+    uint64_t fn = index, sn;
+    int rc = 0;
+    if (count == 0 || index >= count || path_len < 0 || path_len > MERKLE_MAX_PATH ||
+        (path_len > 0 && !path))
+        return DB_ERR_BAD_PROOF;
+    sn = count - 1;
+    memcpy(r, leaf, MERKLE_HASH_LEN);
+    for (int i = 0; i < path_len; i++) {
+        if (sn == 0)
+            return DB_ERR_BAD_PROOF;   /* path longer than the tree is high */
+        if ((fn & 1) || fn == sn) {
+            /* we are a right child, or the last node of a level carried up */
+            if ((rc = merkle_node(path[i], r, r)))
+                return rc;
+            if (!(fn & 1))
+                while (fn != 0 && !(fn & 1)) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else if ((rc = merkle_node(r, path[i], r))) {
+            return rc;
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    if (sn != 0 || CRYPTO_memcmp(r, root, MERKLE_HASH_LEN) != 0)
+        return DB_ERR_BAD_PROOF;
+    return 0;
+}
+
+struct merkle_tree {
+    uint8_t (*nodes)[MERKLE_HASH_LEN]; /* level 0, then level 1, ... up to the root */
+    size_t cap;                        /* nodes allocated */
+    size_t n;                          /* leaves of the last build */
+    int levels;
+    size_t off[MERKLE_MAX_PATH + 1];   /* first node of each level */
+    size_t width[MERKLE_MAX_PATH + 1]; /* nodes on each level */
+};
+
+merkle_tree_t *merkle_tree_new(void)
+{
+    return calloc(1, sizeof(merkle_tree_t));
+}
+
+void merkle_tree_destroy(merkle_tree_t *t)
+{
+    if (!t)
+        return;
+    free(t->nodes);
+    free(t);
+}
+
+int merkle_tree_build(merkle_tree_t *t, const uint8_t (*leaves)[MERKLE_HASH_LEN], size_t n,
+                      uint8_t root[MERKLE_HASH_LEN])
+{
+    /* Pairing neighbours level by level and carrying an odd last node up unchanged
+     * yields exactly the RFC 6962 tree. */
+    size_t total = 0, w = n;
+    int lv = 0, rc = 0;
+    if (!t || !leaves || !size_ok(n))
+        return DB_ERR_INVALID;
+    for (;;) {
+        t->off[lv] = total;
+        t->width[lv] = w;
+        total += w;
+        if (w == 1)
+            break;
+        w = (w + 1) / 2;
+        lv++;
+    }
+    if (total > t->cap) {
+        void *p = realloc(t->nodes, total * MERKLE_HASH_LEN);
+        if (!p)
+            return DB_ERR_NOMEM;
+        t->nodes = p;
+        t->cap = total;
+    }
+    memcpy(t->nodes, leaves, n * MERKLE_HASH_LEN);
+    for (int l = 1; l <= lv; l++) {
+        uint8_t (*below)[MERKLE_HASH_LEN] = t->nodes + t->off[l - 1];
+        uint8_t (*here)[MERKLE_HASH_LEN] = t->nodes + t->off[l];
+        size_t bw = t->width[l - 1];
+        for (size_t i = 0; i + 1 < bw; i += 2)
+            if ((rc = merkle_node(below[i], below[i + 1], here[i / 2])))
+                goto out;
+        if (bw & 1)
+            memcpy(here[bw / 2], below[bw - 1], MERKLE_HASH_LEN);
+    }
+    t->n = n;
+    t->levels = lv + 1;
+    memcpy(root, t->nodes[t->off[lv]], MERKLE_HASH_LEN);
+out:
+    if (rc)
+        t->n = 0;
+    return rc;
+}
+
+int merkle_tree_path(const merkle_tree_t *t, size_t index, uint8_t path[][MERKLE_HASH_LEN],
+                     int *path_len)
+{
+    int len = 0;
+    if (!t || index >= t->n)
+        return DB_ERR_INVALID;
+    for (int l = 0; l + 1 < t->levels; l++) {
+        size_t sib = index ^ 1;
+        if (sib < t->width[l])
+            memcpy(path[len++], t->nodes[t->off[l] + sib], MERKLE_HASH_LEN);
+        index >>= 1;
+    }
+    *path_len = len;
+    return 0;
+}
