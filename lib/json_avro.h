@@ -1,0 +1,63 @@
+/* json_avro.h - schema-driven conversion between JSON values (jansson) and Avro-C
+ * generic values, with docbus's JSON conventions (dates, times, hex, base64, unions). */
+#ifndef DOCBUS_JSON_AVRO_H
+#define DOCBUS_JSON_AVRO_H
+
+#include <avro.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "envelope.h"
+
+#define JSON_AVRO_STRING_CAP (64 * 1024)   /* bytes, any string field */
+#define JSON_AVRO_TEXT_CAP 500             /* characters, Document.subject/content_summary */
+#define JSON_AVRO_BYTES_CAP ENVELOPE_MAX_BYTES
+
+/* A converter for one Avro schema. It keeps the schema's JSON text because Avro-C
+ * drops field defaults and logical types, which the conversion needs. */
+typedef struct json_avro json_avro_t;
+
+/* Parses schema_json (an .avsc text) into a converter. On success *out owns it (free
+ * with json_avro_destroy). DB_ERR_INVALID with the reason in errstr when the text is
+ * not a schema Avro-C accepts. */
+int json_avro_new(const char *schema_json, json_avro_t **out, char *errstr,
+                  size_t errstr_size);
+
+/* Same, for an embedded schema by file name ("document.avsc"). DB_ERR_NOT_FOUND when
+ * the binary has no such file. */
+int json_avro_new_embedded(const char *file, json_avro_t **out, char *errstr,
+                           size_t errstr_size);
+
+/* Same, for a body type's schema (document.avsc, status.avsc, event.avsc). */
+int json_avro_new_body(body_type_t t, json_avro_t **out, char *errstr, size_t errstr_size);
+
+/* Frees the converter. NULL is accepted. */
+void json_avro_destroy(json_avro_t *ja);
+
+/* The parsed Avro schema, borrowed: valid until json_avro_destroy. */
+avro_schema_t json_avro_schema(const json_avro_t *ja);
+
+/* Makes a new generic value of the converter's schema in *out; the caller releases it
+ * with avro_value_decref. 0 or DB_ERR_NOMEM. */
+int json_avro_value_new(json_avro_t *ja, avro_value_t *out);
+
+/* Converts in into out (a value of the converter's schema; it is reset first).
+ * Records: unknown fields are errors, missing fields take the schema default (no
+ * default: error). Strings: valid UTF-8, at most 64 KiB (500 characters for
+ * Document.subject and content_summary). int/long: JSON integers in range. enum: by
+ * symbol. fixed: lower-case hex of the exact size. bytes: base64. ["null", X]: null or
+ * the plain X value; other unions: {"BranchName": value}. date: "YYYY-MM-DD".
+ * timestamp-millis: ISO 8601 with "Z", "+HH:MM" or no offset (Vietnam time).
+ * Returns 0, or DB_ERR_INVALID with "json.path: reason" in errstr (out is then in an
+ * unspecified state; reset it before reuse). */
+int json_avro_from_json(const json_avro_t *ja, json_t *in, avro_value_t *out, char *errstr,
+                        size_t errstr_size);
+
+/* The reverse (this is docbus's avro_to_json): v (of the converter's schema) as a new
+ * JSON value in *out, same conventions, every record field present, times in
+ * "+07:00". The caller owns *out (json_decref). DB_ERR_INVALID (e.g. a string that is
+ * not UTF-8 in decoded input) or DB_ERR_NOMEM with the path in errstr. */
+int json_avro_to_json(const json_avro_t *ja, avro_value_t *v, json_t **out, char *errstr,
+                      size_t errstr_size);
+
+#endif

@@ -1,0 +1,24 @@
+/* jsonl.h - the JSON Lines input format: one {"type": ..., fields...} object a line. */
+#ifndef DOCBUS_JSONL_H
+#define DOCBUS_JSONL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "envelope.h"
+
+#define JSONL_LINE_MAX (4 * 1024 * 1024)   /* bytes, without the newline */
+
+/* Parses one line (len bytes, a trailing "\n" or "\r\n" allowed) of the form
+ * {"type":"document"|"status"|"event", ...record fields...}. On success returns 0,
+ * sets *t and hands the caller *record (the object without its "type" key; free with
+ * json_decref). Returns 1 with *record NULL for a blank line (only white space).
+ * Errors: DB_ERR_TOO_LARGE (over JSONL_LINE_MAX), DB_ERR_INVALID (not JSON, not an
+ * object, missing or unknown type, duplicate keys) with the reason in errstr. */
+int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **record,
+                     char *errstr, size_t errstr_size);
+
+/* Returns "document", "status" or "event"; "unknown" otherwise. */
+const char *jsonl_type_name(body_type_t t);
+
+#endif
