@@ -555,7 +555,8 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         return avro_value_set_boolean(v, json_is_true(in)) ? fail(c, DB_ERR_INVALID, "%s",
                                                                  avro_strerror()) : 0;
     case K_INT:
-        if (lt == L_DATE) {
+        if (lt == L_DATE && !(is_default && json_is_integer(in))) {
+            /* schema defaults of logical types are raw numbers (Avro spec) */
             int32_t days;
             char why[160];
             if (!json_is_string(in))
@@ -573,7 +574,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         return avro_value_set_int(v, (int32_t)json_integer_value(in))
                    ? fail(c, DB_ERR_INVALID, "%s", avro_strerror()) : 0;
     case K_LONG:
-        if (lt == L_TIMESTAMP_MILLIS) {
+        if (lt == L_TIMESTAMP_MILLIS && !(is_default && json_is_integer(in))) {
             int64_t ms;
             char why[200];
             if (!json_is_string(in))
