@@ -1,0 +1,36 @@
+/* seqstate.h - a producer's persisted chain position: last seq, last batch, last root. */
+#ifndef DOCBUS_SEQSTATE_H
+#define DOCBUS_SEQSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+
+/* What a producer must never forget: the next seq to assign is last_seq + 1, the next
+ * batch is last_batch_seq + 1 and chains to last_root. A fresh state is all zero. */
+typedef struct seqstate {
+    char producer[UNIT_CODE_MAX];
+    int64_t last_seq;
+    int64_t last_batch_seq;
+    uint8_t last_root[32];
+} seqstate_t;
+
+/* An open state file, locked against a second process using the same producer. */
+typedef struct seqstate_file seqstate_file_t;
+
+/* Opens (creating the directory if needed) the state at path for producer, takes an
+ * exclusive lock on path.lock (DB_ERR_INVALID if another process holds it), and loads
+ * it into *st (all zero when the file does not exist yet). DB_ERR_CONFIG if the file is
+ * malformed or belongs to another producer. *out is closed with seqstate_close. */
+int seqstate_open(const char *path, const char *producer, seqstate_file_t **out, seqstate_t *st,
+                  char *errstr, size_t errstr_size);
+
+/* Persists st durably: temp file, fsync, rename, fsync of the directory. Returns 0 or
+ * DB_ERR_IO; on error the previous state stays on disk. */
+int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size);
+
+/* Releases the lock and frees f; NULL is allowed. */
+void seqstate_close(seqstate_file_t *f);
+
+#endif
