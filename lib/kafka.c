@@ -54,7 +54,9 @@ fail:
 }
 
 rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
-                               char *errstr, size_t errstr_size)
+                               void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                    rd_kafka_topic_partition_list_t *, void *),
+                               void *opaque, char *errstr, size_t errstr_size)
 {
     rd_kafka_t *rk;
     rd_kafka_conf_t *conf = config_kafka_conf(cfg, errstr, errstr_size);
@@ -66,8 +68,12 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
         set_forced(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
         set_default(conf, cfg, "auto.offset.reset", "earliest", errstr, errstr_size) ||
         set_default(conf, cfg, "enable.partition.eof", "true", errstr, errstr_size) ||
+        set_default(conf, cfg, "topic.metadata.refresh.interval.ms", "5000", errstr, errstr_size) ||
         set_forced(conf, "group.id", group_id ? group_id : "docbus-nogroup", errstr, errstr_size))
         goto fail;
+    if (rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
     if (!rk)
         goto fail;

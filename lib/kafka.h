@@ -23,10 +23,12 @@ rd_kafka_t *kafka_producer_new(const db_config_t *cfg, const char *transactional
                                void *opaque, char *errstr, size_t errstr_size);
 
 /* Returns a consumer in group group_id (NULL: a group-less consumer for assign()),
- * isolation.level=read_committed, auto commit off, starting at the earliest offset.
- * NULL on error with errstr. */
+ * isolation.level=read_committed, auto commit off, starting at the earliest offset,
+ * with rebalance_cb (may be NULL) and opaque. NULL on error with errstr. */
 rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
-                               char *errstr, size_t errstr_size);
+                               void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                    rd_kafka_topic_partition_list_t *, void *),
+                               void *opaque, char *errstr, size_t errstr_size);
 
 /* Asks the cluster for metadata within timeout_ms. Returns KAFKA_FAIL_NONE, or the
  * failure class with a message in errstr that says what to check next. */

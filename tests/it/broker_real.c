@@ -41,7 +41,7 @@ static int consume_some(db_config_t *cfg, const char *topic, const char *group, 
 {
     char errstr[512];
     int got = 0;
-    rd_kafka_t *rk = kafka_consumer_new(cfg, group, errstr, sizeof errstr);
+    rd_kafka_t *rk = kafka_consumer_new(cfg, group, NULL, NULL, errstr, sizeof errstr);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     CHECK(rk, "consumer: %s", errstr);
     rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
