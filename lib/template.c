@@ -91,13 +91,13 @@ static bool is_blank(const char *s, size_t len)
     return true;
 }
 
-/* A placeholder name: letters, digits, '_', '-', '.' (at most TPL_MAX_DOTS), or ".". */
+/* A placeholder name: letters, digits, '_', '-', '.' (at most TPL_MAX_DOTS), ".", "@n". */
 static bool name_ok(const char *s, size_t len)
 {
     int dots = 0;
     if (len == 0 || len > TPL_MAX_NAME)
         return false;
-    if (len == 1 && s[0] == '.')
+    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '@' && s[1] == 'n'))
         return true;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -309,6 +309,7 @@ typedef struct {
     const template_t *t;
     FILE *out;
     const json_t *stack[TPL_MAX_DEPTH + 1]; /* [0] is the model, then one per open block */
+    size_t pos[TPL_MAX_DEPTH + 1];          /* 1-based position in a list, 0 if no list */
     int top;
     char *errstr;
     size_t errstr_size;
@@ -375,8 +376,7 @@ static bool truthy(const json_t *v)
     return true;
 }
 
-/* Writes s escaped so Markdown shows it as text, on one line. */
-static void put_md_text(FILE *out, const char *s)
+void template_put_md_text(FILE *out, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\n' || *s == '\r' || *s == '\t') {
@@ -410,6 +410,14 @@ static int emit_var(render_t *r, const node_t *n)
     int64_t step = 0;
     int rc = 0;
 
+    if (n->len == 2 && memcmp(n->text, "@n", 2) == 0) {
+        for (int i = r->top; i > 0; i--)
+            if (r->pos[i]) {
+                fprintf(r->out, "%zu", r->pos[i]);
+                return 0;
+            }
+        return fail(r, n, "\"{{@n}}\" outside a list block");
+    }
     if (!v)
         return fail(r, n, "unknown placeholder \"%s\"", n->text);
     num = v;
@@ -423,7 +431,7 @@ static int emit_var(render_t *r, const node_t *n)
         if (json_is_integer(num)) {
             fputs(vi_number(json_integer_value(num), buf, sizeof buf), r->out);
         } else if (json_is_string(v)) {
-            put_md_text(r->out, json_string_value(v));
+            template_put_md_text(r->out, json_string_value(v));
         } else if (json_is_array(v)) {
             size_t i;
             const json_t *el;
@@ -433,7 +441,7 @@ static int emit_var(render_t *r, const node_t *n)
                                 n->text, type_name(el));
                 if (i)
                     fputs(", ", r->out);
-                put_md_text(r->out, json_string_value(el));
+                template_put_md_text(r->out, json_string_value(el));
             }
         } else if (!json_is_null(v)) {
             return fail(r, n, "\"{{%s}}\" is %s, which cannot be printed", n->text,
@@ -504,11 +512,13 @@ static int render_block(render_t *r, const node_t *n)
         const json_t *el;
         json_array_foreach(v, i, el) {
             r->stack[r->top] = el;
+            r->pos[r->top] = i + 1;
             if ((rc = render_nodes(r, n->child)))
                 break;
         }
     } else {
         r->stack[r->top] = v;
+        r->pos[r->top] = 0;
         rc = render_nodes(r, n->child);
     }
     r->top--;

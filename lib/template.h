@@ -14,7 +14,8 @@
  *                         "figure.id.field" a field of it ("docs.exchanged.quarter_value"),
  *                         other names are looked up in the current block item, then
  *                         outwards up to the model root ("quarter", "quarter_vi",
- *                         "top_units.sent"); "." is the current item.
+ *                         "top_units.sent"); "." is the current item, "@n" its
+ *                         1-based position in the innermost list.
  *   {{name|filter}}       filters: more ("hơn 2.779.000", the figure's round step),
  *                         02 ("06"), vnd ("189.000.000 đồng"), vnd_short ("4,5 tỷ đồng"),
  *                         date ("13/03/2018"), dates (an item's start_date..end_date,
@@ -50,6 +51,10 @@ void template_destroy(template_t *t);
  * of the text: render into a memory stream when that matters. */
 int template_render(const template_t *t, const json_t *model, FILE *out,
                     char *errstr, size_t errstr_size);
+
+/* Writes s to out escaped so Markdown shows it as literal text on one line (the
+ * escaping placeholders get). */
+void template_put_md_text(FILE *out, const char *s);
 
 /* Finds the template directory: opt_dir when not NULL, else $DOCBUS_TEMPLATES when
  * set and not empty, else <directory of the running executable>/../schemas/templates.
