@@ -7,7 +7,7 @@ CC      ?= gcc
 PKGS    := rdkafka avro-c libcrypto jansson libcmark
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DAVRO_C_VERSION='"$(shell pkg-config --modversion avro-c 2>/dev/null)"'
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Ilib -I$(BUILD)/gen
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Ilib -Icli -Iproducers -I$(BUILD)/gen
 LDLIBS  += -lm
 
 # pkg-config is asked only once deps are present (make deps runs first).

@@ -6,5 +6,10 @@ int cmd_version(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_aggregate(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
 
 #endif

@@ -33,6 +33,47 @@ static const struct {
      "                                issuing again rotates the key, old certificates are kept\n"
      "  revoke --unit CODE            revoke the unit's current certificate (CRL)\n"
      "  list [--json]                 the units, their certificates and status\n"},
+    {"send",
+     "usage: docbus send --to CODE [--to CODE ...] --number N --notation X --subject TEXT\n"
+     "                   --signer NAME [--from CODE] [--type CONG_VAN|QUYET_DINH|KE_HOACH|...]\n"
+     "                   [--date YYYY-MM-DD] [--place P] [--priority NORMAL|URGENT|VERY_URGENT|FLASH]\n"
+     "                   [--due YYYY-MM-DD] [--summary TEXT] [--response-for DOC_ID] [--attach FILE]...\n"
+     "Signs one document as --from (default docbus.unit) and delivers it to the inbox topic\n"
+     "of every recipient. Attachments are hashed (SHA-256); files up to\n"
+     "docbus.inline.max.bytes travel inline, larger ones by reference. Prints the document id\n"
+     "(senderCode,YYYY/MM/DD,number/notation). Sending the same document again is harmless.\n"},
+    {"status",
+     "usage: docbus status --doc DOC_ID --code 01|02|03|04|05|06|13|15|16 [--from CODE]\n"
+     "                     [--description TEXT] [--at TIME] [--staff NAME] [--department D]\n"
+     "Sends a signed status reply to the document's sender (the first field of DOC_ID).\n"
+     "Codes: 01 arrived, 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 completed,\n"
+     "13 recall requested, 15 recall/update agreed, 16 recall/update refused.\n"},
+    {"emit",
+     "usage: docbus emit --kind KIND --id EVENT_ID [--unit CODE] [--at TIME] [field=value ...]\n"
+     "Publishes one signed activity event to docbus.events. KIND is a record of\n"
+     "schemas/event.avsc: MailboxesIssued count=N; Rating channel=DEVICE|WEB level=SATISFIED;\n"
+     "LandBranchJoined district=CODE; LandDatabaseLinked district=CODE; PressBriefing\n"
+     "articles_commended=N; PropagandaAssigned items=N; InspectionConcluded subject=S;\n"
+     "InspectionPreparing subject=S; InspectionCheck subject=S sector=INTERNET|TELECOM|\n"
+     "PUBLISHING|PRESS|OTHER outcome=COMPLIANT|VIOLATION; PenaltyDecision decision_no=S subject=S\n"
+     "sector=... amount_vnd=N; TaskProgress ...; Highlight ... (see docs/jsonl.md).\n"
+     "TIME is 2018-03-13T09:00:00 (Vietnam time) or with Z / +07:00.\n"},
+    {"import",
+     "usage: docbus import FILE|- [--rejects FILE] [--json]\n"
+     "Publishes JSON Lines (docs/jsonl.md): every valid line is signed (in batches of\n"
+     "docbus.batch.size) and delivered; every invalid line is reported with its line number\n"
+     "and reason and copied to the rejects file (default FILE.rejects.jsonl).\n"
+     "Exit 0: all delivered; 7: some lines rejected, the rest delivered; 4: the broker did not\n"
+     "acknowledge everything within docbus.delivery.deadline.ms (re-run: nothing counts twice).\n"},
+    {"aggregate",
+     "usage: docbus aggregate [--until-caught-up] [--instance ID] [--json]\n"
+     "Consumes every inbox topic and docbus.events (consumer group docbus.aggregate.group),\n"
+     "verifies every message, drops duplicates by message id, and counts facts by their own\n"
+     "time (Vietnam time) into quarters per schemas/metrics.json. Count updates, dedup ids,\n"
+     "dead letters (docbus.rejected) and input offsets commit in one Kafka transaction.\n"
+     "  --until-caught-up  stop when the end offsets seen at start are committed\n"
+     "  --instance ID      run several instances side by side (distinct transactional ids)\n"
+     "Without --until-caught-up it runs until SIGINT/SIGTERM.\n"},
     {"simulate",
      "usage: docbus simulate --profile hcmc-2018q1 [--scale F] [--seed N] [--out FILE]\n"
      "Writes JSON Lines (docs/jsonl.md) modelling Ho Chi Minh City's units so that\n"

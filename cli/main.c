@@ -10,8 +10,13 @@ static const struct command {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    /* {"pki", cmd_pki, "manage the unit PKI: root CA, unit certificates, revocation"},
-    {"simulate", cmd_simulate, "generate the hcmc-2018q1 dataset as JSON Lines"}, */
+    {"pki", cmd_pki, "manage the unit PKI: root CA, unit certificates, revocation"},
+    {"send", cmd_send, "send one signed document to its recipients' inboxes"},
+    {"status", cmd_status, "reply to a document with a status code (01 ... 16)"},
+    {"emit", cmd_emit, "publish one signed activity event"},
+    {"import", cmd_import, "publish JSON Lines records in bulk (documents, statuses, events)"},
+    {"simulate", cmd_simulate, "generate the hcmc-2018q1 dataset as JSON Lines"},
+    {"aggregate", cmd_aggregate, "count every message exactly once into quarterly counts"},
 /*    {"report", cmd_report, "render the quarterly report from the committed counts"},*/
     {"version", cmd_version, "print docbus and linked library versions"},
 };

@@ -1,0 +1,659 @@
+/* aggregate.c - `docbus aggregate`: verify, deduplicate and count every message into
+ * quarterly counts, exactly once (read_committed input; counts, dedup ids, rejects and
+ * input offsets committed in one Kafka transaction). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "counts.h"
+#include "error.h"
+#include "idset.h"
+#include "kafka.h"
+#include "metrics.h"
+#include "verify.h"
+
+#define TXN_MAX_MSGS 20000
+#define TXN_MAX_MS 500
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* A caught-up target: the end offset of one input partition seen at start. */
+struct target {
+    char topic[256];
+    int32_t partition;
+    int64_t end;
+};
+
+struct agg {
+    db_config_t *cfg;
+    rd_kafka_t *consumer, *producer;
+    verifier_t *verifier;
+    metrics_t *metrics;
+    counts_t *counts;
+    idset_t *seen;
+    char counts_topic[256], seen_topic[256], rejected_topic[256], events_topic[256];
+    char inbox_prefix[256];
+    struct target *targets;
+    int ntargets;
+    int until_caught_up, json, verbose;
+    int need_rebuild;
+    int in_txn;
+    /* the current message's source, for facts */
+    char src[300];
+    int64_t now;
+    /* totals */
+    uint64_t consumed, counted, duplicates, rejected, not_counted_copies, txns, facts;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads topic from the beginning to its end (read_committed) and hands every record to
+ * cb. Used to rebuild state from the compacted changelogs. */
+static int read_changelog(struct agg *a, const char *topic,
+                          int (*cb)(struct agg *, const rd_kafka_message_t *), char *errstr,
+                          size_t errstr_size)
+{
+    int64_t *low = NULL, *high = NULL;
+    int n = 0, rc = 0, remaining = 0;
+    rd_kafka_t *rk = kafka_consumer_new(a->cfg, NULL, NULL, NULL, errstr, errstr_size);
+    rd_kafka_topic_partition_list_t *tl = NULL;
+    if (!rk)
+        return DB_ERR_KAFKA;
+    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, 10000, errstr, errstr_size)))
+        goto out;
+    tl = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++)
+        if (high[p] > low[p]) {
+            rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+            remaining++;
+        }
+    if (!remaining)
+        goto out;
+    rd_kafka_assign(rk, tl);
+    while (remaining > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            remaining--;
+        } else if (m->err) {
+            snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            rc = DB_ERR_KAFKA;
+            goto out;
+        } else if ((rc = cb(a, m))) {
+            snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": bad record", topic,
+                     m->partition, m->offset);
+            rd_kafka_message_destroy(m);
+            goto out;
+        }
+        rd_kafka_message_destroy(m);
+    }
+out:
+    if (tl)
+        rd_kafka_topic_partition_list_destroy(tl);
+    free(low);
+    free(high);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+static int load_count(struct agg *a, const rd_kafka_message_t *m)
+{
+    char errstr[256];
+    return counts_load_record(a->counts, m->key, m->key_len, m->payload, m->len, errstr,
+                              sizeof errstr);
+}
+
+static int load_seen(struct agg *a, const rd_kafka_message_t *m)
+{
+    if (m->key_len != 16)
+        return DB_ERR_INVALID;
+    return idset_add(a->seen, m->key) < 0 ? DB_ERR_NOMEM : 0;
+}
+
+/* Rebuilds the counts and the dedup set from docbus.counts and docbus.seen: the only
+ * source of truth is Kafka, so a restarted or newly assigned aggregator starts exactly
+ * where the last committed transaction left off. */
+static int rebuild_state(struct agg *a, char *errstr, size_t errstr_size)
+{
+    int rc;
+    counts_destroy(a->counts);
+    a->counts = counts_new();
+    idset_clear(a->seen);
+    if (!a->counts)
+        return DB_ERR_NOMEM;
+    if ((rc = read_changelog(a, a->counts_topic, load_count, errstr, errstr_size)) ||
+        (rc = read_changelog(a, a->seen_topic, load_seen, errstr, errstr_size)))
+        return rc;
+    if (a->verbose >= 0)
+        fprintf(stderr, "docbus aggregate: state rebuilt from Kafka: %zu message ids seen\n",
+                idset_size(a->seen));
+    return 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct agg *a = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* Another instance may have counted these partitions until now: its last
+         * transaction is committed before we get them, so rebuild from the changelogs. */
+        a->need_rebuild = 1;
+        rd_kafka_assign(rk, parts);
+    } else {
+        /* Losing partitions: drop the open transaction whole, so the next owner
+         * recounts from the last committed offsets and never sees half our work. */
+        if (a->in_txn) {
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(a->producer, -1);
+            if (e)
+                rd_kafka_error_destroy(e);
+            a->in_txn = 0;
+        }
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* Writes a dead letter for a message that failed verification or counting. */
+static void reject(struct agg *a, const rd_kafka_message_t *m, int code, const char *why,
+                   const char *producer)
+{
+    char key[320];
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:I, s:I}", "reason", db_errname(code),
+                          "detail", why, "topic", rd_kafka_topic_name(m->rkt), "partition",
+                          (int)m->partition, "offset", (json_int_t)m->offset, "producer",
+                          producer, "rejected_at", (json_int_t)a->now, "bytes",
+                          (json_int_t)m->len);
+    char *value = json_dumps(j, JSON_COMPACT);
+    int klen = snprintf(key, sizeof key, "%s:%d:%" PRId64, rd_kafka_topic_name(m->rkt),
+                        (int)m->partition, m->offset);
+    rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->rejected_topic),
+                      RD_KAFKA_V_KEY(key, (size_t)klen), RD_KAFKA_V_VALUE(value, strlen(value)),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (a->verbose > 0)
+        fprintf(stderr, "docbus aggregate: rejected %s: %s: %s\n", key, db_errname(code), why);
+    free(value);
+    json_decref(j);
+    a->rejected++;
+}
+
+static int no_fact(const metrics_fact_t *f, void *opaque)
+{
+    (void)f, (void)opaque;
+    return 0;
+}
+
+static int on_fact(const metrics_fact_t *f, void *opaque)
+{
+    struct agg *a = opaque;
+    a->facts++;
+    char errstr[256];
+    return counts_apply(a->counts, a->metrics, f, a->src, a->now, errstr, sizeof errstr);
+}
+
+/* Is this the copy of a document that counts it? Only the copy in the first recipient's
+ * inbox does, so a document sent to three units is counted once. */
+static int counted_copy(struct agg *a, const rd_kafka_message_t *m, avro_value_t *doc)
+{
+    avro_value_t to, first, code;
+    const char *s;
+    size_t len, n = 0;
+    char want[512];
+    if (avro_value_get_by_name(doc, "to", &to, NULL) || avro_value_get_size(&to, &n) || n == 0 ||
+        avro_value_get_by_index(&to, 0, &first, NULL) ||
+        avro_value_get_by_name(&first, "code", &code, NULL) ||
+        avro_value_get_string(&code, &s, &len))
+        return 0;
+    snprintf(want, sizeof want, "%s%s", a->inbox_prefix, s);
+    return !strcmp(want, rd_kafka_topic_name(m->rkt));
+}
+
+/* Verifies and counts one input message (inside the open transaction). */
+static int process(struct agg *a, const rd_kafka_message_t *m)
+{
+    verified_t v;
+    char errstr[512];
+    int rc;
+    a->consumed++;
+    rc = verifier_check(a->verifier, m->payload, m->len, &v, errstr, sizeof errstr);
+    if (rc) {
+        reject(a, m, rc, errstr, NULL);
+        return 0;
+    }
+    if (v.content.body_type == BODY_DOCUMENT && !counted_copy(a, m, v.body)) {
+        a->not_counted_copies++;
+        return 0;
+    }
+    if (idset_has(a->seen, v.content.msg_id)) {
+        a->duplicates++;
+        return 0;
+    }
+    snprintf(a->src, sizeof a->src, "%s:%d", rd_kafka_topic_name(m->rkt), (int)m->partition);
+    /* Evaluate first into a scratch check so a message with an impossible value is
+     * rejected whole instead of counted in part. */
+    rc = metrics_eval(a->metrics, v.content.body_type, v.body, no_fact, NULL, errstr, sizeof errstr);
+    if (rc) {
+        reject(a, m, rc, errstr, v.content.producer);
+        return 0;
+    }
+    rc = metrics_eval(a->metrics, v.content.body_type, v.body, on_fact, a, errstr, sizeof errstr);
+    if (rc)
+        return rc;
+    if (idset_add(a->seen, v.content.msg_id) < 0)
+        return DB_ERR_NOMEM;
+    rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->seen_topic),
+                      RD_KAFKA_V_KEY(v.content.msg_id, 16), RD_KAFKA_V_VALUE(a->src, strlen(a->src)),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    a->counted++;
+    return 0;
+}
+
+static int produce_dirty(const char *key, size_t klen, const char *value, size_t vlen,
+                         void *opaque)
+{
+    struct agg *a = opaque;
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->counts_topic),
+                                    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(a->producer, 10);
+    return err ? DB_ERR_KAFKA : 0;
+}
+
+/* Commits the open transaction: count updates, seen ids, rejects and the input offsets
+ * together, or nothing. Returns 0, 1 when the transaction was aborted (state must be
+ * rebuilt and input rewound), or -1 on a fatal error. */
+static int commit_txn(struct agg *a, char *errstr, size_t errstr_size)
+{
+    rd_kafka_error_t *error;
+    rd_kafka_topic_partition_list_t *pos = NULL;
+    rd_kafka_consumer_group_metadata_t *gm;
+    if (counts_dirty_foreach(a->counts, produce_dirty, a)) {
+        snprintf(errstr, errstr_size, "producing count updates failed");
+        goto abort;
+    }
+    counts_clear_dirty(a->counts);
+    if (rd_kafka_assignment(a->consumer, &pos)) {
+        snprintf(errstr, errstr_size, "reading the assignment failed");
+        goto abort;
+    }
+    rd_kafka_position(a->consumer, pos);
+    gm = rd_kafka_consumer_group_metadata(a->consumer);
+    /* The offsets ride in the same transaction as the counts: either both are visible
+     * to read_committed readers or neither is (the Kafka Streams exactly-once pattern). */
+    error = rd_kafka_send_offsets_to_transaction(a->producer, pos, gm, -1);
+    rd_kafka_consumer_group_metadata_destroy(gm);
+    rd_kafka_topic_partition_list_destroy(pos);
+    if (error)
+        goto txn_error;
+    error = rd_kafka_commit_transaction(a->producer, -1);
+    if (error)
+        goto txn_error;
+    a->txns++;
+    return 0;
+txn_error:
+    snprintf(errstr, errstr_size, "%s", rd_kafka_error_string(error));
+    if (rd_kafka_error_is_fatal(error)) {
+        rd_kafka_error_destroy(error);
+        return -1;
+    }
+    rd_kafka_error_destroy(error);
+abort:
+    error = rd_kafka_abort_transaction(a->producer, -1);
+    if (error) {
+        snprintf(errstr, errstr_size, "abort failed: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+    }
+    return 1;
+}
+
+/* Seeks every assigned partition back to its committed offset (after an abort). */
+static void rewind_to_committed(struct agg *a)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(a->consumer, &parts))
+        return;
+    if (!rd_kafka_committed(a->consumer, parts, 10000))
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->consumer, p->topic, NULL);
+            rd_kafka_seek(rkt, p->partition, p->offset < 0 ? RD_KAFKA_OFFSET_BEGINNING : p->offset,
+                          10000);
+            rd_kafka_topic_destroy(rkt);
+        }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Records the end offsets of every input partition as the --until-caught-up target. */
+static int find_targets(struct agg *a, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md;
+    regex_t re;
+    char pattern[600];
+    int rc = 0;
+    snprintf(pattern, sizeof pattern, "^(%s.*|%s)$", a->inbox_prefix, a->events_topic);
+    /* the prefix is a plain name: its '.' matching any character is harmless here */
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB))
+        return DB_ERR_INVALID;
+    if (rd_kafka_metadata(a->consumer, 1, NULL, &md, 10000)) {
+        snprintf(errstr, errstr_size, "cannot list topics");
+        regfree(&re);
+        return DB_ERR_KAFKA;
+    }
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const char *name = md->topics[t].topic;
+        if (regexec(&re, name, 0, NULL, 0))
+            continue;
+        for (int p = 0; p < md->topics[t].partition_cnt; p++) {
+            int64_t lo, hi;
+            int32_t pid = md->topics[t].partitions[p].id;
+            if (rd_kafka_query_watermark_offsets(a->consumer, name, pid, &lo, &hi, 10000)) {
+                snprintf(errstr, errstr_size, "watermarks of %s [%d] unavailable", name, pid);
+                rc = DB_ERR_KAFKA;
+                goto out;
+            }
+            struct target *tg = realloc(a->targets, (size_t)(a->ntargets + 1) * sizeof *tg);
+            if (!tg) {
+                rc = DB_ERR_NOMEM;
+                goto out;
+            }
+            a->targets = tg;
+            snprintf(tg[a->ntargets].topic, sizeof tg->topic, "%s", name);
+            tg[a->ntargets].partition = pid;
+            tg[a->ntargets].end = hi;
+            a->ntargets++;
+        }
+    }
+out:
+    rd_kafka_metadata_destroy(md);
+    regfree(&re);
+    return rc;
+}
+
+/* Returns 1 when every target partition's committed offset (group-wide) reached its
+ * end offset, and *lag gets the messages still to go. */
+static int caught_up(struct agg *a, int64_t *lag)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(a->ntargets);
+    int done = 1;
+    *lag = 0;
+    for (int i = 0; i < a->ntargets; i++)
+        rd_kafka_topic_partition_list_add(parts, a->targets[i].topic, a->targets[i].partition);
+    if (rd_kafka_committed(a->consumer, parts, 10000)) {
+        rd_kafka_topic_partition_list_destroy(parts);
+        *lag = -1;
+        return 0;
+    }
+    for (int i = 0; i < a->ntargets; i++) {
+        int64_t off = parts->elems[i].offset < 0 ? 0 : parts->elems[i].offset;
+        if (off < a->targets[i].end) {
+            done = 0;
+            *lag += a->targets[i].end - off;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return done;
+}
+
+static int setup(struct agg *a, const char *instance, char *errstr, size_t errstr_size)
+{
+    char txid[300];
+    const char *group = config_get(a->cfg, "docbus.aggregate.group", "docbus-aggregate");
+    const char *metrics_path = config_get(a->cfg, "docbus.metrics", "");
+    rd_kafka_error_t *error;
+    const char *changelog_cfg[] = {"cleanup.policy=compact"};
+    const char *rejected_cfg[] = {"retention.ms=-1"};
+    const char *names[2];
+    int rc;
+
+    config_topic(a->cfg, "counts", a->counts_topic, sizeof a->counts_topic);
+    config_topic(a->cfg, "seen", a->seen_topic, sizeof a->seen_topic);
+    config_topic(a->cfg, "rejected", a->rejected_topic, sizeof a->rejected_topic);
+    config_topic(a->cfg, "events", a->events_topic, sizeof a->events_topic);
+    config_topic(a->cfg, "inbox.", a->inbox_prefix, sizeof a->inbox_prefix);
+
+    if ((rc = metrics_load(*metrics_path ? metrics_path : NULL, &a->metrics, errstr, errstr_size)))
+        return EXIT_CONFIG;
+    a->verifier = verifier_new(config_get(a->cfg, "docbus.pki.dir", "pki"), errstr, errstr_size);
+    if (!a->verifier)
+        return EXIT_CONFIG;
+    a->seen = idset_new();
+    if (!a->seen)
+        return EXIT_FAIL;
+
+    /* One stable transactional id per instance: a restarted instance fences its killed
+     * predecessor and aborts whatever that one left open. */
+    snprintf(txid, sizeof txid, "%s-%s", group, instance);
+    a->producer = kafka_producer_new(a->cfg, txid, NULL, a, errstr, errstr_size);
+    if (!a->producer)
+        return EXIT_CONFIG;
+    if (kafka_check(a->producer, 10000, errstr, errstr_size) != KAFKA_FAIL_NONE)
+        return EXIT_BROKER;
+    names[0] = a->counts_topic;
+    names[1] = a->seen_topic;
+    if (kafka_ensure_topics(a->producer, names, 2, 4, changelog_cfg, 1, errstr, errstr_size))
+        return EXIT_BROKER;
+    names[0] = a->rejected_topic;
+    names[1] = a->events_topic;
+    if (kafka_ensure_topics(a->producer, names, 2, 4, rejected_cfg, 1, errstr, errstr_size))
+        return EXIT_BROKER;
+    error = rd_kafka_init_transactions(a->producer, 30000);
+    if (error) {
+        snprintf(errstr, errstr_size, "init_transactions: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return EXIT_BROKER;
+    }
+
+    a->consumer = kafka_consumer_new(a->cfg, group, rebalance_cb, a, errstr, errstr_size);
+    if (!a->consumer)
+        return EXIT_CONFIG;
+    if (a->until_caught_up && (rc = find_targets(a, errstr, errstr_size)))
+        return EXIT_BROKER;
+    return EXIT_OK;
+}
+
+int cmd_aggregate(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONG,
+        {"until-caught-up", no_argument, 0, 'u'},
+        {"json", no_argument, 0, 'j'},
+        {"instance", required_argument, 0, 'i'},
+        {0, 0, 0, 0}};
+    cli_common_t cc = {0};
+    struct agg a = {0};
+    const char *instance = "0";
+    char errstr[1024], pattern[600];
+    int opt, rc = EXIT_FAIL, show = cli_progress_enabled();
+    int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0;
+    int txn_msgs = 0;
+    rd_kafka_topic_partition_list_t *sub = NULL;
+
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "uji:", longopts, NULL)) != -1) {
+        int r = cli_common_opt(&cc, opt, optarg, "aggregate");
+        if (r == 1)
+            continue;
+        if (r == 2)
+            return EXIT_OK;
+        if (r < 0)
+            return EXIT_USAGE;
+        if (opt == 'u')
+            a.until_caught_up = 1;
+        else if (opt == 'j')
+            a.json = 1;
+        else if (opt == 'i')
+            instance = optarg;
+    }
+    if (optind != argc)
+        return cli_usage_error("aggregate", "unexpected argument \"%s\"", argv[optind]);
+    a.verbose = cc.verbose;
+    if (!(a.cfg = cli_config(&cc)))
+        return EXIT_CONFIG;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rc = setup(&a, instance, errstr, sizeof errstr);
+    if (rc) {
+        cli_err("aggregate", "%s", errstr);
+        goto out;
+    }
+    if (a.until_caught_up && caught_up(&a, &lag)) {
+        rc = EXIT_OK;
+        goto summary;
+    }
+    /* librdkafka treats a subscription starting with ^ as a regex: every unit's inbox,
+     * including inboxes created after we started, plus the events topic. */
+    snprintf(pattern, sizeof pattern, "^%s.*", a.inbox_prefix);
+    sub = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(sub, pattern, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, a.events_topic, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(a.consumer, sub)) {
+        cli_err("aggregate", "cannot subscribe to %s and %s", pattern, a.events_topic);
+        rc = EXIT_BROKER;
+        goto out;
+    }
+
+    while (!stop_requested) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, 100);
+        a.now = now_ms();
+        if (a.need_rebuild) {
+            if (a.in_txn) {
+                /* Partitions changed under an open transaction: drop it whole; the
+                 * next owner recounts from the last committed offsets. */
+                rd_kafka_error_t *e = rd_kafka_abort_transaction(a.producer, -1);
+                if (e)
+                    rd_kafka_error_destroy(e);
+                a.in_txn = 0;
+            }
+            a.need_rebuild = 0;
+            if (rebuild_state(&a, errstr, sizeof errstr)) {
+                cli_err("aggregate", "%s", errstr);
+                rc = EXIT_BROKER;
+                if (m)
+                    rd_kafka_message_destroy(m);
+                goto out;
+            }
+            rewind_to_committed(&a);
+            if (m) {
+                rd_kafka_message_destroy(m);
+                m = NULL;
+            }
+        }
+        if (m && !m->err) {
+            if (!a.in_txn) {
+                rd_kafka_error_t *e = rd_kafka_begin_transaction(a.producer);
+                if (e) {
+                    cli_err("aggregate", "begin_transaction: %s", rd_kafka_error_string(e));
+                    rd_kafka_error_destroy(e);
+                    rd_kafka_message_destroy(m);
+                    rc = EXIT_BROKER;
+                    goto out;
+                }
+                a.in_txn = 1;
+                txn_start = a.now;
+                txn_msgs = 0;
+            }
+            if (process(&a, m)) {
+                cli_err("aggregate", "counting failed (out of memory?)");
+                rd_kafka_message_destroy(m);
+                rc = EXIT_FAIL;
+                goto out;
+            }
+            txn_msgs++;
+        } else if (m && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (kafka_classify(m->err) == KAFKA_FAIL_AUTH) {
+                cli_err("aggregate", "%s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                rc = EXIT_AUTH;
+                goto out;
+            }
+            if (a.verbose > 0)
+                cli_err("aggregate", "consumer: %s", rd_kafka_message_errstr(m));
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+        if (a.in_txn && (txn_msgs >= TXN_MAX_MSGS || a.now - txn_start >= TXN_MAX_MS || stop_requested)) {
+            int r = commit_txn(&a, errstr, sizeof errstr);
+            a.in_txn = 0;
+            if (r < 0) {
+                cli_err("aggregate", "transaction failed fatally: %s; restart the aggregator "
+                        "(state is rebuilt from Kafka, nothing is lost)", errstr);
+                rc = EXIT_BROKER;
+                goto out;
+            }
+            if (r > 0) {
+                cli_err("aggregate", "transaction aborted (%s); recounting from the last commit",
+                        errstr);
+                a.need_rebuild = 1;
+            }
+        }
+        if (a.until_caught_up && !a.in_txn && a.now - last_progress >= 1000) {
+            last_progress = a.now;
+            if (caught_up(&a, &lag))
+                break;
+            if (show)
+                fprintf(stderr, "\r%" PRIu64 " consumed, %" PRIu64 " counted, %" PRIu64
+                        " rejected, lag %" PRId64 "   ", a.consumed, a.counted, a.rejected, lag);
+        } else if (!a.until_caught_up && show && a.now - last_progress >= 1000) {
+            last_progress = a.now;
+            fprintf(stderr, "\r%" PRIu64 " consumed, %" PRIu64 " counted, %" PRIu64 " rejected   ",
+                    a.consumed, a.counted, a.rejected);
+        }
+    }
+    if (show)
+        fputc('\n', stderr);
+    rc = EXIT_OK;
+summary:
+    if (a.verbose >= 0)
+        fprintf(stderr,
+                "docbus aggregate: %" PRIu64 " consumed, %" PRIu64 " counted, %" PRIu64
+                " duplicates, %" PRIu64 " extra copies, %" PRIu64 " rejected, %" PRIu64
+                " transactions, %.1f s\n",
+                a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.txns,
+                (now_ms() - t0) / 1000.0);
+    if (a.json)
+        printf("{\"consumed\":%" PRIu64 ",\"counted\":%" PRIu64 ",\"duplicates\":%" PRIu64
+               ",\"extra_copies\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"facts\":%" PRIu64
+               ",\"transactions\":%" PRIu64 ",\"seconds\":%.3f}\n",
+               a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.facts,
+               a.txns, (now_ms() - t0) / 1000.0);
+out:
+    if (sub)
+        rd_kafka_topic_partition_list_destroy(sub);
+    if (a.consumer) {
+        rd_kafka_consumer_close(a.consumer);
+        rd_kafka_destroy(a.consumer);
+    }
+    if (a.producer)
+        rd_kafka_destroy(a.producer);
+    verifier_destroy(a.verifier);
+    metrics_destroy(a.metrics);
+    counts_destroy(a.counts);
+    idset_destroy(a.seen);
+    free(a.targets);
+    config_destroy(a.cfg);
+    return rc;
+}

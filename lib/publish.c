@@ -1,0 +1,445 @@
+/* publish.c - batch-signed, idempotent delivery of docbus records to their topics. */
+#include "publish.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "batch.h"
+#include "error.h"
+#include "kafka.h"
+#include "pki.h"
+#include "schema.h"
+
+#define MAX_TOPICS 16
+
+/* One signed message: its bytes stay ours until every copy is acknowledged, so a
+ * fatal producer error can be survived by producing them again on a new producer. */
+struct msg {
+    uint8_t *value;
+    size_t len;
+    int copies_left;
+    int failed;
+    int64_t ref;
+    body_type_t type;
+    char producer[UNIT_CODE_MAX];
+    char key[256];
+    int ntopics;
+    char *topics[MAX_TOPICS];
+    struct msg *prev, *next;     /* in-flight list */
+};
+
+/* What the signer hands back for each record at emission time. */
+struct route {
+    int64_t ref;
+    body_type_t type;
+    char key[256];
+    int ntopics;
+    char *topics[MAX_TOPICS];
+};
+
+struct unit_signer {
+    char unit[UNIT_CODE_MAX];
+    batch_signer_t *signer;
+};
+
+struct publisher {
+    const db_config_t *cfg;
+    rd_kafka_t *rk;
+    publish_fail_cb *fail_cb;
+    void *fail_opaque;
+    struct unit_signer *signers;
+    size_t nsigners, capsigners;
+    struct msg inflight;         /* list head */
+    publish_stats_t stats;
+    int64_t batch_size, linger_ms, deadline_ms;
+    char pki_dir[512], state_dir[512];
+    char **known_topics;
+    size_t nknown;
+    int recreating;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void publish_msg_id(const char *producer, body_type_t type, const char *natural_key,
+                    uint8_t out[16])
+{
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    char t = (char)('0' + type);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, "docbus-msgid-v1", 16);
+    EVP_DigestUpdate(ctx, producer, strlen(producer) + 1);
+    EVP_DigestUpdate(ctx, &t, 1);
+    EVP_DigestUpdate(ctx, "", 1);
+    EVP_DigestUpdate(ctx, natural_key, strlen(natural_key));
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    memcpy(out, md, 16);
+}
+
+static void msg_unlink(struct msg *m)
+{
+    m->prev->next = m->next;
+    m->next->prev = m->prev;
+}
+
+static void msg_free(struct msg *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->ntopics; i++)
+        free(m->topics[i]);
+    free(m->value);
+    free(m);
+}
+
+/* One copy of m has an outcome; the record is settled when all copies have one. */
+static void msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
+{
+    if (error && !m->failed) {
+        m->failed = 1;
+        if (p->fail_cb)
+            p->fail_cb(p->fail_opaque, m->ref, error);
+    }
+    if (--m->copies_left > 0)
+        return;
+    if (m->failed)
+        p->stats.failed++;
+    else
+        p->stats.delivered++;
+    msg_unlink(m);
+    msg_free(m);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    publisher_t *p = opaque;
+    struct msg *m = rkm->_private;
+    (void)rk;
+    if (!m)
+        return;
+    /* Purged while the producer is being replaced after a fatal error: the copy stays
+     * in flight and is produced again on the new producer. */
+    if (p->recreating && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                          rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+        return;
+    msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
+}
+
+/* Makes sure topic exists (created once per publisher; existing topics untouched). */
+static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t errstr_size)
+{
+    const char *names[1] = {topic};
+    char **known;
+    int partitions = strstr(topic, "inbox.") ? 2 : 4;
+    for (size_t i = 0; i < p->nknown; i++)
+        if (!strcmp(p->known_topics[i], topic))
+            return 0;
+    if (kafka_ensure_topics(p->rk, names, 1, partitions, NULL, 0, errstr, errstr_size))
+        return DB_ERR_KAFKA;
+    known = realloc(p->known_topics, (p->nknown + 1) * sizeof *known);
+    if (!known)
+        return DB_ERR_NOMEM;
+    p->known_topics = known;
+    p->known_topics[p->nknown] = strdup(topic);
+    if (!p->known_topics[p->nknown])
+        return DB_ERR_NOMEM;
+    p->nknown++;
+    return 0;
+}
+
+/* Produces one copy of m to topic; waits for queue space instead of dropping. */
+static int produce_copy(publisher_t *p, struct msg *m, const char *topic)
+{
+    static const char *type_names[] = {"document", "status", "event"};
+    for (;;) {
+        /* No copy flag: the bytes are ours until the delivery report, so the same
+         * buffer serves every topic and a re-production after a fatal error. */
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(m->value, m->len),
+            RD_KAFKA_V_KEY(m->key, strlen(m->key)), RD_KAFKA_V_OPAQUE(m),
+            RD_KAFKA_V_HEADER("docbus.type", type_names[m->type], -1),
+            RD_KAFKA_V_HEADER("docbus.producer", m->producer, -1), RD_KAFKA_V_END);
+        if (!err)
+            return 0;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return err;
+        rd_kafka_poll(p->rk, 50);
+    }
+}
+
+/* The signer calls this for every message of a signed batch, in seq order. */
+static void emit_cb(void *opaque, const uint8_t *value, size_t len, const content_t *c,
+                    void *msg_opaque)
+{
+    publisher_t *p = opaque;
+    struct route *r = msg_opaque;
+    struct msg *m = calloc(1, sizeof *m);
+    if (!m || !(m->value = malloc(len))) {
+        free(m);
+        if (p->fail_cb)
+            p->fail_cb(p->fail_opaque, r->ref, "out of memory");
+        p->stats.failed++;
+        goto out;
+    }
+    memcpy(m->value, value, len);
+    m->len = len;
+    m->ref = r->ref;
+    m->type = r->type;
+    snprintf(m->producer, sizeof m->producer, "%s", c->producer);
+    memcpy(m->key, r->key, sizeof m->key);
+    m->ntopics = r->ntopics;
+    m->copies_left = r->ntopics;
+    for (int i = 0; i < r->ntopics; i++) {
+        m->topics[i] = r->topics[i];
+        r->topics[i] = NULL;
+    }
+    m->next = &p->inflight;
+    m->prev = p->inflight.prev;
+    p->inflight.prev->next = m;
+    p->inflight.prev = m;
+    p->stats.queued++;
+    for (int i = 0; i < m->ntopics; i++) {
+        int err = produce_copy(p, m, m->topics[i]);
+        if (err)
+            msg_settle_copy(p, m, rd_kafka_err2str(err));
+    }
+out:
+    for (int i = 0; i < r->ntopics; i++)
+        free(r->topics[i]);
+    free(r);
+}
+
+/* Replaces a producer that hit a fatal error and produces every unacknowledged copy
+ * again. Idempotence restarts with a new producer id; downstream dedup by msg_id makes
+ * a copy that did reach the broker harmless. */
+static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *old = p->rk;
+    p->recreating = 1;
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(old, 0);
+    rd_kafka_destroy(old);
+    p->recreating = 0;
+    p->rk = kafka_producer_new(p->cfg, NULL, dr_cb, p, errstr, errstr_size);
+    if (!p->rk)
+        return DB_ERR_KAFKA;
+    p->stats.recreated++;
+    for (struct msg *m = p->inflight.next, *next; m != &p->inflight; m = next) {
+        next = m->next;
+        m->copies_left = m->ntopics;
+        for (int i = 0; i < m->ntopics; i++)
+            if (produce_copy(p, m, m->topics[i]))
+                msg_settle_copy(p, m, "could not re-produce after a fatal producer error");
+    }
+    return 0;
+}
+
+static void check_fatal(publisher_t *p)
+{
+    char reason[512], errstr[512];
+    if (!rd_kafka_fatal_error(p->rk, reason, sizeof reason))
+        return;
+    fprintf(stderr, "docbus: fatal producer error (%s); recreating the producer\n", reason);
+    if (recreate(p, errstr, sizeof errstr))
+        fprintf(stderr, "docbus: %s\n", errstr);
+}
+
+publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
+                           char *errstr, size_t errstr_size)
+{
+    publisher_t *p = calloc(1, sizeof *p);
+    char deadline[32];
+    db_config_t *c = (db_config_t *)cfg;
+    if (!p) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->fail_cb = fail_cb;
+    p->fail_opaque = opaque;
+    p->inflight.next = p->inflight.prev = &p->inflight;
+    snprintf(p->pki_dir, sizeof p->pki_dir, "%s", config_get(cfg, "docbus.pki.dir", "pki"));
+    snprintf(p->state_dir, sizeof p->state_dir, "%s", config_get(cfg, "docbus.state.dir", "state"));
+    if (config_get_int(cfg, "docbus.batch.size", 512, 1, 1 << 20, &p->batch_size, errstr, errstr_size) ||
+        config_get_int(cfg, "docbus.batch.linger.ms", 20, 0, 60000, &p->linger_ms, errstr, errstr_size) ||
+        config_get_int(cfg, "docbus.delivery.deadline.ms", 120000, 1000, 86400000, &p->deadline_ms,
+                       errstr, errstr_size))
+        goto fail;
+    /* The delivery deadline is librdkafka's message timeout: within it a message is
+     * retried through broker restarts; after it, it is reported failed, never dropped. */
+    if (!config_get(cfg, "message.timeout.ms", NULL)) {
+        snprintf(deadline, sizeof deadline, "%lld", (long long)p->deadline_ms);
+        config_set(c, "message.timeout.ms", deadline, errstr, errstr_size);
+    }
+    if (mkdir(p->state_dir, 0700) && errno != EEXIST) {
+        snprintf(errstr, errstr_size, "cannot create state directory %s: %s", p->state_dir,
+                 strerror(errno));
+        goto fail;
+    }
+    p->rk = kafka_producer_new(cfg, NULL, dr_cb, p, errstr, errstr_size);
+    if (!p->rk)
+        goto fail;
+    return p;
+fail:
+    publisher_destroy(p);
+    return NULL;
+}
+
+/* Returns the signer of unit, creating it from the PKI on first use. */
+static batch_signer_t *signer_for(publisher_t *p, const char *unit, char *errstr,
+                                  size_t errstr_size)
+{
+    struct unit_signer *s;
+    char key[1024], cert[1024], state[1024];
+    for (size_t i = 0; i < p->nsigners; i++)
+        if (!strcmp(p->signers[i].unit, unit))
+            return p->signers[i].signer;
+    if (p->nsigners == p->capsigners) {
+        size_t cap = p->capsigners ? p->capsigners * 2 : 16;
+        s = realloc(p->signers, cap * sizeof *s);
+        if (!s) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
+        p->signers = s;
+        p->capsigners = cap;
+    }
+    s = &p->signers[p->nsigners];
+    snprintf(s->unit, sizeof s->unit, "%s", unit);
+    snprintf(key, sizeof key, "%s/units/%s.key", p->pki_dir, unit);
+    snprintf(cert, sizeof cert, "%s/units/%s.crt", p->pki_dir, unit);
+    snprintf(state, sizeof state, "%s/%s.seq", p->state_dir, unit);
+    s->signer = batch_signer_new(unit, key, cert, state, (int)p->batch_size, (int)p->linger_ms,
+                                 emit_cb, p, errstr, errstr_size);
+    if (!s->signer)
+        return NULL;
+    p->nsigners++;
+    return s->signer;
+}
+
+int publisher_add(publisher_t *p, body_type_t type, const char *producer,
+                  const char *natural_key, const char *key, const char *const *topics,
+                  int ntopics, const uint8_t *body, size_t body_len, int64_t ref,
+                  char *errstr, size_t errstr_size)
+{
+    static const char *fingerprint_names[] = {"vn.docbus.v1.Document", "vn.docbus.v1.Status",
+                                              "vn.docbus.v1.Event"};
+    content_t c;
+    struct route *r;
+    batch_signer_t *s;
+    int rc;
+    if (ntopics < 1 || ntopics > MAX_TOPICS) {
+        snprintf(errstr, errstr_size, "a record goes to 1..%d topics, not %d", MAX_TOPICS, ntopics);
+        return DB_ERR_INVALID;
+    }
+    s = signer_for(p, producer, errstr, errstr_size);
+    if (!s)
+        return DB_ERR_CONFIG;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return DB_ERR_NOMEM;
+    r->ref = ref;
+    r->type = type;
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->ntopics = ntopics;
+    for (int i = 0; i < ntopics; i++) {
+        char topic[512];
+        config_topic(p->cfg, topics[i], topic, sizeof topic);
+        if ((rc = ensure_topic(p, topic, errstr, errstr_size)) || !(r->topics[i] = strdup(topic))) {
+            for (int j = 0; j < i; j++)
+                free(r->topics[j]);
+            free(r);
+            return rc ? rc : DB_ERR_NOMEM;
+        }
+    }
+    memset(&c, 0, sizeof c);
+    publish_msg_id(producer, type, natural_key, c.msg_id);
+    snprintf(c.producer, sizeof c.producer, "%s", producer);
+    c.body_type = type;
+    schemas_fingerprint(fingerprint_names[type], c.body_fingerprint);
+    c.body = body;
+    c.body_len = body_len;
+    rc = batch_signer_add(s, &c, r);
+    if (rc) {
+        snprintf(errstr, errstr_size, "signing as %s failed: %s", producer, db_strerror(rc));
+        for (int i = 0; i < ntopics; i++)
+            free(r->topics[i]);
+        free(r);
+        return rc;
+    }
+    rd_kafka_poll(p->rk, 0);
+    check_fatal(p);
+    return 0;
+}
+
+void publisher_poll(publisher_t *p, int timeout_ms)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < p->nsigners; i++)
+        batch_signer_poll(p->signers[i].signer, now);
+    rd_kafka_poll(p->rk, timeout_ms);
+    check_fatal(p);
+}
+
+int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < p->nsigners; i++)
+        batch_signer_flush(p->signers[i].signer);
+    /* Bounded by message.timeout.ms: every copy gets a delivery report by then. */
+    while (p->inflight.next != &p->inflight) {
+        rd_kafka_poll(p->rk, 100);
+        check_fatal(p);
+    }
+    if (p->stats.failed) {
+        snprintf(errstr, errstr_size, "%llu of %llu records could not be delivered",
+                 (unsigned long long)p->stats.failed, (unsigned long long)p->stats.queued);
+        return DB_ERR_KAFKA;
+    }
+    return 0;
+}
+
+void publisher_stats(const publisher_t *p, publish_stats_t *out)
+{
+    *out = p->stats;
+}
+
+rd_kafka_t *publisher_rk(publisher_t *p)
+{
+    return p->rk;
+}
+
+void publisher_destroy(publisher_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nsigners; i++)
+        batch_signer_destroy(p->signers[i].signer);
+    if (p->rk) {
+        rd_kafka_flush(p->rk, 1000);
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(p->rk, 0);
+        rd_kafka_destroy(p->rk);
+    }
+    while (p->inflight.next != &p->inflight) {
+        struct msg *m = p->inflight.next;
+        msg_unlink(m);
+        msg_free(m);
+    }
+    for (size_t i = 0; i < p->nknown; i++)
+        free(p->known_topics[i]);
+    free(p->known_topics);
+    free(p->signers);
+    free(p);
+}

@@ -1,0 +1,72 @@
+/* verify.c - one message, proven: envelope, inclusion proof, signature, certificate, body. */
+#include "verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "batch.h"
+#include "codec.h"
+#include "error.h"
+#include "schema.h"
+
+struct verifier {
+    trust_t *trust;
+    batch_verifier_t *bv;
+    body_decoder_t *bodies;
+};
+
+verifier_t *verifier_new_trust(trust_t *trust, char *errstr, size_t errstr_size)
+{
+    verifier_t *v = calloc(1, sizeof *v);
+    if (!v) {
+        trust_destroy(trust);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    v->trust = trust;
+    if (schemas_init(errstr, errstr_size))
+        goto fail;
+    v->bv = batch_verifier_new(trust);
+    v->bodies = body_decoder_new();
+    if (!v->bv || !v->bodies) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    return v;
+fail:
+    verifier_destroy(v);
+    return NULL;
+}
+
+verifier_t *verifier_new(const char *pki_dir, char *errstr, size_t errstr_size)
+{
+    trust_t *trust = NULL;
+    if (trust_load_pki(pki_dir, &trust, errstr, errstr_size))
+        return NULL;
+    return verifier_new_trust(trust, errstr, errstr_size);
+}
+
+int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *out,
+                   char *errstr, size_t errstr_size)
+{
+    int rc = envelope_read(buf, len, &out->content, &out->proof, &out->content_avro,
+                           &out->content_len, errstr, errstr_size);
+    if (rc)
+        return rc;
+    rc = batch_verifier_check(v->bv, &out->content, &out->proof, out->content_avro,
+                              out->content_len, errstr, errstr_size);
+    if (rc)
+        return rc;
+    return body_decoder_read(v->bodies, out->content.body_fingerprint, out->content.body,
+                             out->content.body_len, &out->body, errstr, errstr_size);
+}
+
+void verifier_destroy(verifier_t *v)
+{
+    if (!v)
+        return;
+    body_decoder_destroy(v->bodies);
+    batch_verifier_destroy(v->bv);
+    trust_destroy(v->trust);
+    free(v);
+}

@@ -1,0 +1,201 @@
+/* submit.c - JSON record -> validated Avro body -> routed, signed, delivered. */
+#include "submit.h"
+
+#include <avro.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "error.h"
+#include "json_avro.h"
+#include "kafka.h"
+#include "record.h"
+#include "schema.h"
+
+#define BODY_BUF (ENVELOPE_MAX_BYTES)
+
+struct submitter {
+    publisher_t *pub;
+    units_t *units;
+    json_avro_t *conv[3];
+    avro_value_t value[3];
+    uint8_t *buf;
+};
+
+submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
+                           int *broker_down, char *errstr, size_t errstr_size)
+{
+    submitter_t *s = calloc(1, sizeof *s);
+    const char *registry = config_get(cfg, "docbus.registry", "");
+    *broker_down = 0;
+    if (!s || !(s->buf = malloc(BODY_BUF))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    if (schemas_init(errstr, errstr_size) ||
+        units_load(*registry ? registry : NULL, &s->units, errstr, errstr_size))
+        goto fail;
+    for (int t = 0; t < 3; t++)
+        if (json_avro_new_body((body_type_t)t, &s->conv[t], errstr, errstr_size) ||
+            json_avro_value_new(s->conv[t], &s->value[t]))
+            goto fail;
+    s->pub = publisher_new(cfg, fail_cb, opaque, errstr, errstr_size);
+    if (!s->pub)
+        goto fail;
+    {
+        /* Fail fast with a clear message rather than queueing into the void. */
+        rd_kafka_t *rk = publisher_rk(s->pub);
+        if (kafka_check(rk, 10000, errstr, errstr_size) != KAFKA_FAIL_NONE) {
+            *broker_down = 1;
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    submitter_destroy(s);
+    return NULL;
+}
+
+/* Reads the string field name of record v into out. */
+static int get_str(avro_value_t *v, const char *name, const char **out)
+{
+    avro_value_t f;
+    size_t sz;
+    if (avro_value_get_by_name(v, name, &f, NULL) || avro_value_get_string(&f, out, &sz))
+        return DB_ERR_INVALID;
+    return 0;
+}
+
+int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
+                  char *id_out, size_t id_size, char *errstr, size_t errstr_size)
+{
+    avro_value_t *v = &s->value[t];
+    char natural[1024], key[256];
+    const char *topics_buf[16];
+    char topic_names[16][UNIT_CODE_MAX + 16];
+    int ntopics = 0, rc;
+    size_t len;
+    const char *producer, *str;
+
+    avro_value_reset(v);
+    if ((rc = json_avro_from_json(s->conv[t], record, v, errstr, errstr_size)) ||
+        (rc = record_validate(t, v, s->units, errstr, errstr_size)))
+        return rc;
+    if (record_natural_key(t, v, natural, sizeof natural)) {
+        snprintf(errstr, errstr_size, "natural key longer than %zu bytes", sizeof natural);
+        return DB_ERR_INVALID;
+    }
+    producer = record_producer(t, v);
+    switch (t) {
+    case BODY_DOCUMENT: {
+        avro_value_t to, item, code;
+        size_t n = 0;
+        const char *doc_id;
+        get_str(v, "doc_id", &doc_id);
+        snprintf(key, sizeof key, "%s", doc_id);
+        avro_value_get_by_name(v, "to", &to, NULL);
+        avro_value_get_size(&to, &n);
+        /* The first recipient's inbox holds the counted copy (DESIGN: one partition
+         * counts each fact); the other copies are deliveries only. */
+        for (size_t i = 0; i < n && ntopics < 16; i++) {
+            avro_value_get_by_index(&to, i, &item, NULL);
+            avro_value_get_by_name(&item, "code", &code, NULL);
+            avro_value_get_string(&code, &str, &len);
+            snprintf(topic_names[ntopics], sizeof topic_names[0], "inbox.%s", str);
+            topics_buf[ntopics] = topic_names[ntopics];
+            ntopics++;
+        }
+        if (n > 16) {
+            snprintf(errstr, errstr_size, "to: %zu recipients, at most 16 per document", n);
+            return DB_ERR_INVALID;
+        }
+        break;
+    }
+    case BODY_STATUS:
+        get_str(v, "doc_id", &str);
+        snprintf(key, sizeof key, "%s", str);
+        get_str(v, "to", &str);
+        snprintf(topic_names[0], sizeof topic_names[0], "inbox.%s", str);
+        topics_buf[ntopics++] = topic_names[0];
+        break;
+    case BODY_EVENT:
+        get_str(v, "unit", &str);
+        snprintf(key, sizeof key, "%s", str);
+        snprintf(topic_names[0], sizeof topic_names[0], "events");
+        topics_buf[ntopics++] = topic_names[0];
+        break;
+    }
+    if ((rc = body_encode(v, s->buf, BODY_BUF, &len))) {
+        snprintf(errstr, errstr_size, "record encodes to more than %d bytes", BODY_BUF);
+        return DB_ERR_INVALID;
+    }
+    if (id_out)
+        snprintf(id_out, id_size, "%s", natural);
+    return publisher_add(s->pub, t, producer, natural, key, topics_buf, ntopics, s->buf, len,
+                         ref, errstr, errstr_size);
+}
+
+publisher_t *submitter_publisher(submitter_t *s)
+{
+    return s->pub;
+}
+
+const units_t *submitter_units(submitter_t *s)
+{
+    return s->units;
+}
+
+void submitter_destroy(submitter_t *s)
+{
+    if (!s)
+        return;
+    publisher_destroy(s->pub);
+    for (int t = 0; t < 3; t++) {
+        if (s->value[t].iface)
+            avro_value_decref(&s->value[t]);
+        json_avro_destroy(s->conv[t]);
+    }
+    units_destroy(s->units);
+    free(s->buf);
+    free(s);
+}
+
+static void one_failed(void *opaque, int64_t ref, const char *reason)
+{
+    (void)ref;
+    snprintf(opaque, 512, "%s", reason);
+}
+
+int submit_one(const char *cmd, const cli_common_t *cc, body_type_t t, json_t *rec)
+{
+    char errstr[1024], id[1024], failure[512] = "";
+    int rc, broker_down = 0;
+    db_config_t *cfg = cli_config(cc);
+    submitter_t *s = NULL;
+    if (!cfg)
+        return EXIT_CONFIG;
+    s = submitter_new(cfg, one_failed, failure, &broker_down, errstr, sizeof errstr);
+    if (!s) {
+        cli_err(cmd, "%s", errstr);
+        rc = broker_down ? EXIT_BROKER : EXIT_CONFIG;
+        goto out;
+    }
+    rc = submitter_add(s, t, rec, 1, id, sizeof id, errstr, sizeof errstr);
+    if (rc) {
+        cli_err(cmd, "%s", errstr);
+        rc = rc == DB_ERR_INVALID ? EXIT_REJECTED : rc == DB_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAIL;
+        goto out;
+    }
+    if (publisher_finish(s->pub, errstr, sizeof errstr)) {
+        cli_err(cmd, "not delivered: %s (%s); sending again is safe", failure, errstr);
+        rc = EXIT_BROKER;
+        goto out;
+    }
+    printf("%s\n", id);
+    rc = EXIT_OK;
+out:
+    submitter_destroy(s);
+    config_destroy(cfg);
+    return rc;
+}

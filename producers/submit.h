@@ -1,0 +1,46 @@
+/* submit.h - one path from a JSON record to signed messages on Kafka, shared by
+ * send, status, emit and import: convert, validate, route, sign, deliver. */
+#ifndef DOCBUS_SUBMIT_H
+#define DOCBUS_SUBMIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "publish.h"
+#include "units.h"
+
+typedef struct submitter submitter_t;
+
+/* Returns a submitter publishing with cfg, or NULL with errstr (a config or PKI problem:
+ * exit EXIT_CONFIG; a broker problem: EXIT_BROKER, told apart by *broker_down). */
+submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
+                           int *broker_down, char *errstr, size_t errstr_size);
+
+/* Converts record (without its "type" key) to the body of type t, validates it against
+ * the schema and the unit registry, and queues it for its topics (documents: every
+ * recipient's inbox; statuses: the document sender's inbox; events: docbus.events).
+ * ref identifies the record in failure reports. If id_out is not NULL it receives the
+ * record's natural key. Returns 0, DB_ERR_INVALID (the record is bad: errstr says
+ * where and why), or another code for a failure that is not the record's fault. */
+int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
+                  char *id_out, size_t id_size, char *errstr, size_t errstr_size);
+
+/* The publisher under s (poll, finish, stats). */
+publisher_t *submitter_publisher(submitter_t *s);
+
+/* The unit registry s validates against. */
+const units_t *submitter_units(submitter_t *s);
+
+/* Frees s; NULL allowed. */
+void submitter_destroy(submitter_t *s);
+
+#include "cli.h"
+
+/* Publishes the one record rec of type t for command cmd (send, status, emit): builds
+ * the config from cc, signs, waits for the broker's acknowledgement, prints the record's
+ * id on stdout. Returns the exit code (EXIT_REJECTED with the reason for a bad record). */
+int submit_one(const char *cmd, const cli_common_t *cc, body_type_t t, json_t *rec);
+
+#endif
