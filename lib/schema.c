@@ -536,9 +536,13 @@ int schemas_init(char *errstr, size_t errstr_size)
     pthread_mutex_lock(&registry_lock);
     if (registry_ready)
         goto out;
-    for (const struct embedded_schema *s = embedded_schemas; s->file != NULL; s++)
+    for (const struct embedded_schema *s = embedded_schemas; s->file != NULL; s++) {
+        size_t n = strlen(s->file);
+        if (n < 5 || strcmp(s->file + n - 5, ".avsc") != 0)
+            continue; /* other embedded files (metrics definitions...) are not Avro */
         if ((rc = schemas_register(s->file, s->json, errstr, errstr_size)) != 0)
             goto out;
+    }
     registry_ready = 1;
 out:
     pthread_mutex_unlock(&registry_lock);

@@ -45,8 +45,8 @@ typedef struct schema_info {
     int current;             /* 1: the version this build writes; 0: an older version */
 } schema_info_t;
 
-/* Parses every embedded schema (embedded_schemas[]) with Avro-C and computes its
- * fingerprint. Files under "history/" are older versions. Idempotent and
+/* Parses every embedded Avro schema (the *.avsc entries of embedded_schemas[]) with
+ * Avro-C and computes its fingerprint. Files under "history/" are older versions. Idempotent and
  * thread-safe; the first successful call wins. Returns 0, or DB_ERR_INVALID /
  * DB_ERR_NOMEM with the schema file and the reason in errstr. */
 int schemas_init(char *errstr, size_t errstr_size);
