@@ -420,6 +420,8 @@ static int emit_var(render_t *r, const node_t *n)
     }
     if (!v)
         return fail(r, n, "unknown placeholder \"%s\"", n->text);
+    if (json_is_null(v))
+        return 0; /* an absent value (e.g. visitors of an event) prints nothing */
     num = v;
     /* A figure stands for its value; its round step serves the "more" filter. */
     if (json_is_object(v) && json_is_integer(json_object_get(v, "value"))) {
@@ -443,7 +445,7 @@ static int emit_var(render_t *r, const node_t *n)
                     fputs(", ", r->out);
                 template_put_md_text(r->out, json_string_value(el));
             }
-        } else if (!json_is_null(v)) {
+        } else {
             return fail(r, n, "\"{{%s}}\" is %s, which cannot be printed", n->text,
                         type_name(v));
         }

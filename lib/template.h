@@ -24,6 +24,7 @@
  *                         value; skipped for null, false, "" and [].
  *   {{^name}}..{{/name}}  shown only when {{#name}} would be skipped.
  *   {{! comment }}        nothing.
+ * null prints nothing, whatever the filter.
  * Strings are escaped for Markdown (\ ` * _ [ ] < > | & and line breaks).
  */
 

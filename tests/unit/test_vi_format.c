@@ -1,0 +1,162 @@
+/* test_vi_format.c - Vietnamese numbers, money, dates, date ranges and quarters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "error.h"
+#include "vi_format.h"
+
+static char buf[VI_FMT_SIZE], err[256];
+
+static void test_number_groups_thousands_with_dots(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_number(0, buf, sizeof buf), "0");
+    assert_string_equal(vi_number(999, buf, sizeof buf), "999");
+    assert_string_equal(vi_number(1000, buf, sizeof buf), "1.000");
+    assert_string_equal(vi_number(2779043, buf, sizeof buf), "2.779.043");
+    assert_string_equal(vi_number(189000000, buf, sizeof buf), "189.000.000");
+    assert_string_equal(vi_number(-1500, buf, sizeof buf), "-1.500");
+    assert_string_equal(vi_number(INT64_MIN, buf, sizeof buf), "-9.223.372.036.854.775.808");
+}
+
+static void test_number_truncates_to_small_buffer(void **state)
+{
+    char small[4];
+    (void)state;
+    assert_string_equal(vi_number(2779043, small, sizeof small), "2.7");
+}
+
+static void test_more_rounds_down_to_step(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_number_more(2779043, 100, buf, sizeof buf), "hơn 2.779.000");
+    assert_string_equal(vi_number_more(21899, 100, buf, sizeof buf), "hơn 21.800");
+    assert_string_equal(vi_number_more(3901, 100, buf, sizeof buf), "hơn 3.900");
+}
+
+static void test_more_is_plain_when_nothing_is_dropped(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_number_more(2779000, 100, buf, sizeof buf), "2.779.000");
+    assert_string_equal(vi_number_more(42, 0, buf, sizeof buf), "42");
+    assert_string_equal(vi_number_more(42, 1, buf, sizeof buf), "42");
+    assert_string_equal(vi_number_more(-250, 100, buf, sizeof buf), "-250");
+}
+
+static void test_two_digits_below_ten(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_number_2digit(6, buf, sizeof buf), "06");
+    assert_string_equal(vi_number_2digit(9, buf, sizeof buf), "09");
+    assert_string_equal(vi_number_2digit(0, buf, sizeof buf), "00");
+    assert_string_equal(vi_number_2digit(10, buf, sizeof buf), "10");
+    assert_string_equal(vi_number_2digit(1234, buf, sizeof buf), "1.234");
+}
+
+static void test_vnd_amount(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_vnd(189000000, buf, sizeof buf), "189.000.000 đồng");
+    assert_string_equal(vi_vnd(0, buf, sizeof buf), "0 đồng");
+}
+
+static void test_vnd_short_uses_billions_and_millions(void **state)
+{
+    (void)state;
+    assert_string_equal(vi_vnd_short(4500000000LL, buf, sizeof buf), "4,5 tỷ đồng");
+    assert_string_equal(vi_vnd_short(4450000000LL, buf, sizeof buf), "4,5 tỷ đồng");
+    assert_string_equal(vi_vnd_short(4449999999LL, buf, sizeof buf), "4,4 tỷ đồng");
+    assert_string_equal(vi_vnd_short(5000000000LL, buf, sizeof buf), "5 tỷ đồng");
+    assert_string_equal(vi_vnd_short(1234500000000LL, buf, sizeof buf), "1.234,5 tỷ đồng");
+    assert_string_equal(vi_vnd_short(189000000, buf, sizeof buf), "189 triệu đồng");
+    assert_string_equal(vi_vnd_short(999999, buf, sizeof buf), "999.999 đồng");
+}
+
+static void test_date_day_month_year(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_date("2018-03-13", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "13/03/2018");
+    assert_int_equal(vi_date("2018-01-08", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "08/01/2018");
+}
+
+static void test_date_rejects_impossible_and_malformed(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_date("2018-02-30", buf, sizeof buf, err, sizeof err), DB_ERR_INVALID);
+    assert_string_equal(buf, "");
+    assert_non_null(strstr(err, "2018-02-30"));
+    assert_int_equal(vi_date("13/03/2018", buf, sizeof buf, err, sizeof err), DB_ERR_INVALID);
+}
+
+static void test_date_range_shares_month_and_year(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_date_range("2018-02-13", "2018-02-19", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "13–19/02/2018");
+    assert_int_equal(vi_date_range("2018-02-28", "2018-03-02", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "28/02–02/03/2018");
+    assert_int_equal(vi_date_range("2017-12-28", "2018-01-02", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "28/12/2017–02/01/2018");
+}
+
+static void test_date_range_of_one_day_is_a_date(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_date_range("2018-03-13", "2018-03-13", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "13/03/2018");
+    assert_int_equal(vi_date_range("2018-03-14", NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "14/03/2018");
+    assert_int_equal(vi_date_range("2018-03-14", "", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "14/03/2018");
+}
+
+static void test_date_range_rejects_end_before_start(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_date_range("2018-02-19", "2018-02-13", buf, sizeof buf, err, sizeof err),
+                     DB_ERR_INVALID);
+    assert_non_null(strstr(err, "before it starts"));
+}
+
+static void test_quarter_in_roman_numerals(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_quarter("2018-Q1", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "Quý I/2018");
+    assert_int_equal(vi_quarter("2018-Q4", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "Quý IV/2018");
+}
+
+static void test_quarter_rejects_malformed(void **state)
+{
+    (void)state;
+    assert_int_equal(vi_quarter("2018Q1", buf, sizeof buf, err, sizeof err), DB_ERR_INVALID);
+    assert_string_equal(err, "malformed quarter \"2018Q1\": expected YEAR-QN, e.g. 2018-Q1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_number_groups_thousands_with_dots),
+        cmocka_unit_test(test_number_truncates_to_small_buffer),
+        cmocka_unit_test(test_more_rounds_down_to_step),
+        cmocka_unit_test(test_more_is_plain_when_nothing_is_dropped),
+        cmocka_unit_test(test_two_digits_below_ten),
+        cmocka_unit_test(test_vnd_amount),
+        cmocka_unit_test(test_vnd_short_uses_billions_and_millions),
+        cmocka_unit_test(test_date_day_month_year),
+        cmocka_unit_test(test_date_rejects_impossible_and_malformed),
+        cmocka_unit_test(test_date_range_shares_month_and_year),
+        cmocka_unit_test(test_date_range_of_one_day_is_a_date),
+        cmocka_unit_test(test_date_range_rejects_end_before_start),
+        cmocka_unit_test(test_quarter_in_roman_numerals),
+        cmocka_unit_test(test_quarter_rejects_malformed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
