@@ -341,7 +341,8 @@ void batch_signer_destroy(batch_signer_t *s)
 
 struct batch_verifier {
     trust_t *trust;
-    EVP_MD_CTX *md_ctx;
+    EVP_MD_CTX *md_ctx;          /* signature verification */
+    EVP_MD_CTX *hash_ctx;        /* cache keys; a context used for verifying cannot hash */
     EVP_MD *sha256;
     uint8_t (*cache)[32];   /* SHA-256(signed bytes || signature) of verified batches */
     uint8_t *cache_used;
@@ -355,10 +356,11 @@ batch_verifier_t *batch_verifier_new(trust_t *trust)
         return NULL;
     v->trust = trust;
     v->md_ctx = EVP_MD_CTX_new();
+    v->hash_ctx = EVP_MD_CTX_new();
     v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     v->cache = calloc(VCACHE_SLOTS, sizeof *v->cache);
     v->cache_used = calloc(VCACHE_SLOTS, 1);
-    if (!v->md_ctx || !v->sha256 || !v->cache || !v->cache_used) {
+    if (!v->md_ctx || !v->hash_ctx || !v->sha256 || !v->cache || !v->cache_used) {
         batch_verifier_destroy(v);
         return NULL;
     }
@@ -415,10 +417,10 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
                  (long long)h->batch_seq, h->producer);
         goto out;
     }
-    if (!EVP_DigestInit_ex(v->md_ctx, v->sha256, NULL) ||
-        !EVP_DigestUpdate(v->md_ctx, v->sigmsg, msglen) ||
-        !EVP_DigestUpdate(v->md_ctx, p->signature, sizeof p->signature) ||
-        !EVP_DigestFinal_ex(v->md_ctx, ckey, NULL)) {
+    if (!EVP_DigestInit_ex(v->hash_ctx, v->sha256, NULL) ||
+        !EVP_DigestUpdate(v->hash_ctx, v->sigmsg, msglen) ||
+        !EVP_DigestUpdate(v->hash_ctx, p->signature, sizeof p->signature) ||
+        !EVP_DigestFinal_ex(v->hash_ctx, ckey, NULL)) {
         snprintf(errstr, errstr_size, "SHA-256 failed");
         rc = DB_ERR_CRYPTO;
         goto out;
@@ -445,6 +447,7 @@ void batch_verifier_destroy(batch_verifier_t *v)
     if (!v)
         return;
     EVP_MD_CTX_free(v->md_ctx);
+    EVP_MD_CTX_free(v->hash_ctx);
     EVP_MD_free(v->sha256);
     free(v->cache);
     free(v->cache_used);
