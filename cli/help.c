@@ -65,6 +65,16 @@ static const struct {
      "and reason and copied to the rejects file (default FILE.rejects.jsonl).\n"
      "Exit 0: all delivered; 7: some lines rejected, the rest delivered; 4: the broker did not\n"
      "acknowledge everything within docbus.delivery.deadline.ms (re-run: nothing counts twice).\n"},
+    {"inbox",
+     "usage: docbus inbox --unit CODE --out DIR [--once]\n"
+     "Receives the documents addressed to CODE from its inbox topic. Every message is\n"
+     "verified (signature, proof, certificate); each document is stored atomically as\n"
+     "DIR/<document id>/metadata.json with its inline attachments (checked against their\n"
+     "SHA-256) under attachments/, and answered with a signed status 01 (arrived).\n"
+     "Statuses about documents CODE sent are kept under DIR/statuses/. Messages that fail\n"
+     "verification are not stored: they go to docbus.rejected and are reported on stderr.\n"
+     "Safe to kill and restart at any point: nothing is stored or answered twice.\n"
+     "  --once   stop when caught up (otherwise run until SIGINT/SIGTERM)\n"},
     {"aggregate",
      "usage: docbus aggregate [--until-caught-up] [--instance ID] [--json]\n"
      "Consumes every inbox topic and docbus.events (consumer group docbus.aggregate.group),\n"

@@ -16,6 +16,7 @@ static const struct command {
     {"emit", cmd_emit, "publish one signed activity event"},
     {"import", cmd_import, "publish JSON Lines records in bulk (documents, statuses, events)"},
     {"simulate", cmd_simulate, "generate the hcmc-2018q1 dataset as JSON Lines"},
+    {"inbox", cmd_inbox, "receive a unit's documents into a directory and reply 01 arrived"},
     {"aggregate", cmd_aggregate, "count every message exactly once into quarterly counts"},
 /*    {"report", cmd_report, "render the quarterly report from the committed counts"},*/
     {"version", cmd_version, "print docbus and linked library versions"},
