@@ -115,7 +115,7 @@ int cmd_pki(int argc, char **argv)
     if (at_s && vn_time_parse(at_s, &at_ms, err, sizeof err))
         return cli_usage_error("pki", "--at: %s", err);
     /* The directory: --dir, then $DOCBUS_PKI_DIR, then docbus.pki.dir of a config file
-     * or -X, then ./pki. */
+     * or -X, then ./pki. Exit codes: 0 ok, 2 usage, 3 no PKI / bad config, 1 other. */
     if (!dir && getenv("DOCBUS_PKI_DIR") && *getenv("DOCBUS_PKI_DIR"))
         dir = getenv("DOCBUS_PKI_DIR");
     if (!dir && (cc.config_file || cc.nprops || getenv("DOCBUS_CONFIG"))) {
@@ -125,7 +125,7 @@ int cmd_pki(int argc, char **argv)
         dir = dirbuf;
     }
     if (!dir)
-        dir = "pki";
+        dir = "./pki";
 
     if (!strcmp(sub, "init")) {
         if ((rc = pki_init(dir, err, sizeof err))) {
