@@ -12,5 +12,6 @@ int cmd_send(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

@@ -84,6 +84,12 @@ static const struct {
      "  --until-caught-up  stop when the end offsets seen at start are committed\n"
      "  --instance ID      run several instances side by side (distinct transactional ids)\n"
      "Without --until-caught-up it runs until SIGINT/SIGTERM.\n"},
+    {"inspect",
+     "usage: docbus inspect --topic T --offset O [--partition P] [--count N]\n"
+     "       docbus inspect --file FILE|-\n"
+     "Prints each message as JSON: content (msg id, producer, seq, body type), the signed\n"
+     "batch header and proof, the decoded body, and the verdict (valid, or the first failing\n"
+     "check: bad_signature, bad_proof, cert_revoked, truncated ...). Exit 5 if any is invalid.\n"},
     {"simulate",
      "usage: docbus simulate --profile hcmc-2018q1 [--scale F] [--seed N] [--out FILE]\n"
      "Writes JSON Lines (docs/jsonl.md) modelling Ho Chi Minh City's units so that\n"
