@@ -46,8 +46,10 @@ static const struct {
 
 static enum kind primitive_kind(const char *s)
 {
+    if (*s < 'a' || *s > 's')
+        return K_BAD; /* named types start with an upper-case letter or a namespace */
     for (size_t i = 0; i < sizeof primitives / sizeof primitives[0]; i++)
-        if (strcmp(s, primitives[i].name) == 0)
+        if (s[0] == primitives[i].name[0] && strcmp(s, primitives[i].name) == 0)
             return primitives[i].k;
     return K_BAD;
 }
@@ -237,11 +239,16 @@ int json_avro_value_new(json_avro_t *ja, avro_value_t *out)
 
 static size_t path_push_field(struct ctx *c, const char *name)
 {
-    size_t old = c->plen;
-    int n = snprintf(c->path + c->plen, sizeof c->path - c->plen, "%s%s",
-                     c->plen ? "." : "", name);
-    if (n > 0)
-        c->plen = c->plen + (size_t)n < sizeof c->path ? c->plen + (size_t)n : sizeof c->path - 1;
+    size_t old = c->plen, n = strlen(name), room = sizeof c->path - 1 - c->plen;
+    if (c->plen && room) {
+        c->path[c->plen++] = '.';
+        room--;
+    }
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->plen, name, n);
+    c->plen += n;
+    c->path[c->plen] = '\0';
     return old;
 }
 
@@ -408,8 +415,14 @@ static int record_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *
     if (!json_is_object(in))
         return fail(c, DB_ERR_INVALID, "expected an object (record %s), got %s", rname,
                     json_kind(in));
+    /* unknown keys exist iff fewer schema fields are present than the object has keys */
+    size_t present = 0;
+    json_array_foreach(fields, i, f)
+        present += json_object_get(in, json_string_value(json_object_get(f, "name"))) != NULL;
     json_object_foreach(in, key, val) {
         int found = 0;
+        if (present == json_object_size(in))
+            break;
         json_array_foreach(fields, i, f)
             if (strcmp(json_string_value(json_object_get(f, "name")), key) == 0)
                 found = 1;
