@@ -57,6 +57,7 @@ void metrics_destroy(metrics_t *m);
  * first callback, so either all facts are delivered or none: DB_ERR_INVALID when a
  * fact would have an impossible value (negative sum, time before 2000 or after 2100,
  * over-long value) or body is not of bt's schema, with the reason in errstr.
+ * cb may be NULL to check only (no need for a check pass before a counting pass).
  * Returns 0, that error, or the callback's non-zero return. */
 int metrics_eval(const metrics_t *m, body_type_t bt, avro_value_t *body,
                  metrics_fact_cb cb, void *opaque, char *errstr, size_t errstr_size);
