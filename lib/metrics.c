@@ -529,7 +529,6 @@ static int compile_cond(cond_t *c, const char *key, json_t *val, json_t *root, j
         snprintf(err, errsz, "\"match\" on \"%s\": the value's JSON type does not fit the field", key);
         return DB_ERR_CONFIG;
     }
-    (void)match;
     return 0;
 }
 
