@@ -1014,8 +1014,8 @@ static json_t *top_units(const counts_t *c, const metrics_t *m, const char *id, 
     }
     for (size_t i = 0; i < n && i < COUNTS_TOP_UNITS; i++) {
         const char *name = names ? names(opaque, b[i].value) : NULL;
-        json_t *u = json_pack("{s:s, s:s, s:I}", "unit", b[i].value, "name", name ? name : "",
-                              "value", (json_int_t)b[i].n);
+        json_t *u = json_pack("{s:s, s:o, s:I}", "unit", b[i].value, "name",
+                              name ? json_string(name) : json_null(), "value", (json_int_t)b[i].n);
         if (!u || json_array_append_new(arr, u)) {
             json_decref(arr);
             arr = NULL;

@@ -99,7 +99,7 @@ int counts_list(const counts_t *c, const char *id, quarter_t q, metrics_window_t
  * of `docbus report --format json`): every non-list metric under "figures" with a
  * series of history_quarters quarters ending at q, top units from docs.sent and
  * docs.received, tasks and highlights from appendix.tasks / appendix.highlights.
- * names may be NULL. *out is the caller's. 0, DB_ERR_NOMEM or DB_ERR_INVALID. */
+ * names may be NULL (unit names are then null). *out is the caller's. 0, DB_ERR_NOMEM or DB_ERR_INVALID. */
 int counts_report(const counts_t *c, const metrics_t *m, counts_unit_name_fn names,
                   void *names_opaque, quarter_t q, int history_quarters, json_t **out,
                   char *errstr, size_t errstr_size);
