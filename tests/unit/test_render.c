@@ -139,6 +139,19 @@ static void test_markdown_shows_the_lag_warning_first(void **state)
     json_decref(m);
 }
 
+static void test_markdown_unit_without_a_name_shows_its_code(void **state)
+{
+    json_t *m = json_deep_copy(model);
+    json_t *unit = json_array_get(json_object_get(json_object_get(m, "top_units"), "sent"), 0);
+    (void)state;
+    json_object_set_new(unit, "name", json_null());
+    assert_int_equal(render(MD, m, templates), 0);
+    assert_non_null(strstr(out, "\n- 000.00.01.H29: 38.412 văn bản\n"));
+    assert_int_equal(render(HTML, m, templates), 0); /* the chart labels it by code */
+    assert_non_null(strstr(out, ">000.00.01.H29</text>"));
+    json_decref(m);
+}
+
 static void test_template_error_writes_nothing_and_names_the_file(void **state)
 {
     const char *files[] = {"one.md", "# ok\n", "two.md", "x\nSố {{inspect.checkd}}\n", NULL};
@@ -339,6 +352,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown_matches_golden_byte_for_byte),
         cmocka_unit_test(test_markdown_shows_the_lag_warning_first),
+        cmocka_unit_test(test_markdown_unit_without_a_name_shows_its_code),
         cmocka_unit_test(test_template_error_writes_nothing_and_names_the_file),
         cmocka_unit_test(test_single_template_file_is_the_whole_report),
         cmocka_unit_test(test_index_errors_name_the_line),
