@@ -575,6 +575,11 @@ const schema_info_t *schemas_lookup_name(const char *fullname)
     return NULL;
 }
 
+const schema_info_t *schemas_at(size_t i)
+{
+    return i < registry_n ? &registry[i].info : NULL;
+}
+
 avro_schema_t schemas_get(const char *fullname)
 {
     const schema_info_t *si = schemas_lookup_name(fullname);

@@ -78,4 +78,8 @@ const schema_info_t *schemas_lookup_fingerprint(const uint8_t fp[8]);
 /* Returns the current version's registry entry for fullname, or NULL. */
 const schema_info_t *schemas_lookup_name(const char *fullname);
 
+/* Returns the i-th registry entry (0-based, in registration order), or NULL past the
+ * end: for listing every known version. */
+const schema_info_t *schemas_at(size_t i);
+
 #endif
