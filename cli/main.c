@@ -18,7 +18,7 @@ static const struct command {
     {"simulate", cmd_simulate, "generate the hcmc-2018q1 dataset as JSON Lines"},
     {"inbox", cmd_inbox, "receive a unit's documents into a directory and reply 01 arrived"},
     {"aggregate", cmd_aggregate, "count every message exactly once into quarterly counts"},
-/*    {"report", cmd_report, "render the quarterly report from the committed counts"},*/
+    {"report", cmd_report, "render the quarterly report from the committed counts"},
     {"inspect", cmd_inspect, "show one message as JSON with its verification verdict"},
     {"version", cmd_version, "print docbus and linked library versions"},
 };

@@ -199,12 +199,6 @@ static void reject(struct agg *a, const rd_kafka_message_t *m, int code, const c
     a->rejected++;
 }
 
-static int no_fact(const metrics_fact_t *f, void *opaque)
-{
-    (void)f, (void)opaque;
-    return 0;
-}
-
 static int on_fact(const metrics_fact_t *f, void *opaque)
 {
     struct agg *a = opaque;
@@ -251,14 +245,13 @@ static int process(struct agg *a, const rd_kafka_message_t *m)
         return 0;
     }
     snprintf(a->src, sizeof a->src, "%s:%d", rd_kafka_topic_name(m->rkt), (int)m->partition);
-    /* Evaluate first into a scratch check so a message with an impossible value is
-     * rejected whole instead of counted in part. */
-    rc = metrics_eval(a->metrics, v.content.body_type, v.body, no_fact, NULL, errstr, sizeof errstr);
-    if (rc) {
+    /* metrics_eval checks the whole body before the first fact, so a message with an
+     * impossible value is rejected whole, never counted in part. */
+    rc = metrics_eval(a->metrics, v.content.body_type, v.body, on_fact, a, errstr, sizeof errstr);
+    if (rc == DB_ERR_INVALID) {
         reject(a, m, rc, errstr, v.content.producer);
         return 0;
     }
-    rc = metrics_eval(a->metrics, v.content.body_type, v.body, on_fact, a, errstr, sizeof errstr);
     if (rc)
         return rc;
     if (idset_add(a->seen, v.content.msg_id) < 0)

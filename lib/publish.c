@@ -273,7 +273,7 @@ publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     snprintf(p->pki_dir, sizeof p->pki_dir, "%s", config_get(cfg, "docbus.pki.dir", "pki"));
     snprintf(p->state_dir, sizeof p->state_dir, "%s", config_get(cfg, "docbus.state.dir", "state"));
     if (config_get_int(cfg, "docbus.batch.size", 512, 1, 1 << 20, &p->batch_size, errstr, errstr_size) ||
-        config_get_int(cfg, "docbus.batch.linger.ms", 20, 0, 60000, &p->linger_ms, errstr, errstr_size) ||
+        config_get_int(cfg, "docbus.batch.linger.ms", 1000, 0, 60000, &p->linger_ms, errstr, errstr_size) ||
         config_get_int(cfg, "docbus.delivery.deadline.ms", 120000, 1000, 86400000, &p->deadline_ms,
                        errstr, errstr_size))
         goto fail;
