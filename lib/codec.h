@@ -63,7 +63,7 @@ body_decoder_t *body_decoder_new(void);
  * avro_guard_check first, then Avro-C into a reused value; a body of an older
  * version is resolved into the current version (fields the writer lacks get the
  * current schema's defaults). *out is a value of the current schema, owned by d and
- * valid until the next call for the same schema or body_decoder_destroy. Returns 0,
+ * valid until the next body_decoder_read on d or body_decoder_destroy. Returns 0,
  * DB_ERR_UNKNOWN_SCHEMA, the guard's errors, DB_ERR_INVALID (resolution impossible:
  * a new field without default, an unknown enum symbol) or DB_ERR_NOMEM, with the
  * reason in errstr. */

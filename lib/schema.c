@@ -3,6 +3,7 @@
 #include "schema.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -461,7 +462,9 @@ typedef struct entry {
 } entry_t;
 
 static entry_t registry[REGISTRY_MAX];
-static size_t registry_n;
+/* Entries are written before registry_n publishes them, so a lookup racing with
+ * schemas_init sees only complete entries. */
+static _Atomic size_t registry_n;
 static int registry_ready;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -523,7 +526,8 @@ int schemas_register(const char *file, const char *json, char *errstr, size_t er
         rc = DB_ERR_INVALID;
         goto out;
     }
-    registry[registry_n++] = e;
+    registry[registry_n] = e;
+    atomic_store(&registry_n, registry_n + 1);
     memset(&e, 0, sizeof e);
 out:
     entry_free(&e);
