@@ -13,5 +13,6 @@ int cmd_status(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_units(int argc, char **argv);
 
 #endif

@@ -90,6 +90,10 @@ static const struct {
      "Prints each message as JSON: content (msg id, producer, seq, body type), the signed\n"
      "batch header and proof, the decoded body, and the verdict (valid, or the first failing\n"
      "check: bad_signature, bad_proof, cert_revoked, truncated ...). Exit 5 if any is invalid.\n"},
+    {"units",
+     "usage: docbus units [--json | --codes]\n"
+     "Lists the unit registry: the built-in Ho Chi Minh City registry (illustrative codes\n"
+     "of the QCVN 102 shape), or the file named by docbus.registry.\n"},
     {"simulate",
      "usage: docbus simulate --profile hcmc-2018q1 [--scale F] [--seed N] [--out FILE]\n"
      "Writes JSON Lines (docs/jsonl.md) modelling Ho Chi Minh City's units so that\n"

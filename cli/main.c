@@ -19,6 +19,7 @@ static const struct command {
     {"inbox", cmd_inbox, "receive a unit's documents into a directory and reply 01 arrived"},
     {"aggregate", cmd_aggregate, "count every message exactly once into quarterly counts"},
     {"report", cmd_report, "render the quarterly report from the committed counts"},
+    {"units", cmd_units, "list the unit registry (organisation codes, kinds, names)"},
     {"inspect", cmd_inspect, "show one message as JSON with its verification verdict"},
     {"version", cmd_version, "print docbus and linked library versions"},
 };
