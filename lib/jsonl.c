@@ -35,8 +35,10 @@ int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **reco
     for (i = 0; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t')
             break;
-    if (i == len)
-        return 1;
+    if (i == len) {
+        snprintf(errstr, errstr_size, "blank line (only white space)");
+        return DB_ERR_INVALID;
+    }
     obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj) {
         snprintf(errstr, errstr_size, "not JSON at column %d: %s", jerr.column, jerr.text);

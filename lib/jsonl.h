@@ -12,9 +12,10 @@
 /* Parses one line (len bytes, a trailing "\n" or "\r\n" allowed) of the form
  * {"type":"document"|"status"|"event", ...record fields...}. On success returns 0,
  * sets *t and hands the caller *record (the object without its "type" key; free with
- * json_decref). Returns 1 with *record NULL for a blank line (only white space).
- * Errors: DB_ERR_TOO_LARGE (over JSONL_LINE_MAX), DB_ERR_INVALID (not JSON, not an
- * object, missing or unknown type, duplicate keys) with the reason in errstr. */
+ * json_decref). Callers skip empty lines themselves; a line of only white space is
+ * an error. Errors: DB_ERR_TOO_LARGE (over JSONL_LINE_MAX), DB_ERR_INVALID (blank, not
+ * JSON, not an object, missing or unknown type, duplicate keys) with the reason in
+ * errstr; *record is then NULL. */
 int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **record,
                      char *errstr, size_t errstr_size);
 

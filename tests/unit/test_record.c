@@ -225,7 +225,8 @@ static void jsonl_rejects_what_is_not_a_typed_object(void **state)
     assert_int_equal(jsonl_parse_line("{\"type\":\"event\",\"type\":\"event\"}", 32, &t, &r, err,
                                       sizeof err), DB_ERR_INVALID);
     assert_null(r);
-    assert_int_equal(jsonl_parse_line("  \r\n", 4, &t, &r, err, sizeof err), 1);
+    assert_int_equal(jsonl_parse_line("  \r\n", 4, &t, &r, err, sizeof err), DB_ERR_INVALID);
+    assert_string_equal(err, "blank line (only white space)");
     assert_null(r);
 }
 
