@@ -20,8 +20,16 @@ done
 BUILD=${BUILD:-build}
 export DOCBUS="$PWD/$BUILD/docbus"
 export DOCBUS_ROOT="$PWD"
-export DOCBUS_BOOTSTRAP=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+# The tests get a broker of their own (own ports and data directory, always fresh), so a
+# developer's broker from `make demo` on 39092 is neither disturbed nor reused.
+export DOCBUS_KAFKA_DIR=${DOCBUS_KAFKA_DIR:-$PWD/$BUILD/kafka-test}
+export DOCBUS_KAFKA_PORT=${DOCBUS_KAFKA_PORT:-39192}
+export DOCBUS_KAFKA_CONTROLLER_PORT=${DOCBUS_KAFKA_CONTROLLER_PORT:-39193}
+export DOCBUS_BOOTSTRAP=127.0.0.1:$DOCBUS_KAFKA_PORT
 export DOCBUS_TEST_TMP=$(mktemp -d /tmp/docbus-test.XXXXXX)
+# Every docbus run in a test talks to the test broker unless the test says otherwise.
+printf 'bootstrap.servers=%s\n' "$DOCBUS_BOOTSTRAP" > "$DOCBUS_TEST_TMP/docbus.conf"
+export DOCBUS_CONFIG="$DOCBUS_TEST_TMP/docbus.conf"
 logdir="$BUILD/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 passed=0 failed=0
@@ -95,6 +103,7 @@ if [ $unit_only = 0 ]; then
   for t in "${tests[@]}"; do selected "$(basename "$t")" && wanted+=("$t"); done
   if [ ${#wanted[@]} -gt 0 ]; then
     echo "== starting the local Kafka broker"
+    ./deploy/kafka/local.sh stop > /dev/null 2>&1 || true   # left by an interrupted run
     if ./deploy/kafka/local.sh start --fresh > "$logdir/broker-start.log" 2>&1; then
       broker_started=1
       for t in "${wanted[@]}"; do
