@@ -4,27 +4,65 @@
 # no tarball.
 #
 #   local.sh fetch              copy the pinned jars into libs/ (cached)
-#   local.sh start [--fresh]    start the broker (idempotent); --fresh wipes data
+#   local.sh start [--fresh] [--secure]
+#                               start the broker (idempotent); --fresh wipes data;
+#                               --secure: SASL_SSL (SCRAM-SHA-512 over TLS) + ACLs,
+#                               its own dir and ports; prints the client properties path
 #   local.sh stop               stop it (SIGTERM, then SIGKILL after 30 s)
 #   local.sh status             running/stopped; exit 0 running, 3 stopped
 #   local.sh logs [tail args]   tail the broker log (e.g. `logs -f`)
 #   local.sh run CLASS [ARGS]   run a Kafka tool class with the same jars, e.g.
 #                               run org.apache.kafka.tools.TopicCommand --list ...
+#   local.sh --secure CMD ...   any command on the secure broker (stop, status, logs, run)
 #
 # Environment:
 #   DOCBUS_KAFKA_DIR              runtime dir (config, data, log, pid); default deploy/kafka/run
-#   DOCBUS_KAFKA_PORT             PLAINTEXT client port; default 39092
-#   DOCBUS_KAFKA_CONTROLLER_PORT  KRaft controller port; default 39093
+#                                 (secure: deploy/kafka/run/secure)
+#   DOCBUS_KAFKA_PORT             client port; default 39092 (secure: 39094, SASL_SSL)
+#   DOCBUS_KAFKA_CONTROLLER_PORT  KRaft controller port; default 39093 (secure: 39095, mTLS)
+#   DOCBUS_KAFKA_SECURE           1 = same as --secure
 #   DOCBUS_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer; default 90
 #   JAVA_HOME                     Java 17+ to use (else `java` on PATH)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+POM="$HERE/pom.xml"
 LIBS="$HERE/libs"
 STAMP="$HERE/.fetched"
-RUN="${DOCBUS_KAFKA_DIR:-$HERE/run}"
-PORT="${DOCBUS_KAFKA_PORT:-39092}"
-CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-39093}"
+
+# Security mode: "plaintext" (default; every test but tests/it/secure_*.sh uses it) or
+# "secure" (SASL_SSL + SCRAM-SHA-512 + StandardAuthorizer). --secure may come first
+# (`local.sh --secure stop`), among the options of start/stop/status/logs, or right
+# after `run`.
+MODE=plaintext
+[[ "${DOCBUS_KAFKA_SECURE:-0}" == 1 ]] && MODE=secure
+if [[ "${1:-}" == --secure ]]; then
+    MODE=secure
+    shift
+fi
+case "${1:-}" in
+start|stop|status|logs)
+    for _a in "${@:2}"; do [[ "$_a" == --secure ]] && MODE=secure; done ;;
+run)
+    [[ "${2:-}" == --secure ]] && MODE=secure ;;
+esac
+
+if [[ "$MODE" == secure ]]; then
+    # Kafka 3.9.x, not 4.x: librdkafka < 2.6.1 cannot log in with SCRAM to Kafka 4.x
+    # (see secure/pom.xml). Its jars go to the git-ignored run/ dir.
+    POM="$HERE/secure/pom.xml"
+    LIBS="$HERE/run/libs-secure"
+    STAMP="$HERE/.fetched-secure"
+    # Separate dir and ports: the secure broker runs beside the plaintext one.
+    # run/secure lies inside the git-ignored run/ (keys and passwords live here).
+    RUN="${DOCBUS_KAFKA_DIR:-$HERE/run/secure}"
+    PORT="${DOCBUS_KAFKA_PORT:-39094}"
+    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-39095}"
+else
+    RUN="${DOCBUS_KAFKA_DIR:-$HERE/run}"
+    PORT="${DOCBUS_KAFKA_PORT:-39092}"
+    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-39093}"
+fi
 START_TIMEOUT="${DOCBUS_KAFKA_START_TIMEOUT:-90}"
 HOST=127.0.0.1
 BOOTSTRAP="$HOST:$PORT"
@@ -36,12 +74,12 @@ TOOLS_LOG4J="$RUN/tools-log4j2.properties"
 LOG="$RUN/broker.log"
 PIDFILE="$RUN/broker.pid"
 
-# Security mode. Only "plaintext" exists today. A later "--secure" (SASL_SSL with
-# SCRAM + ACLs) plugs in at the three marked hooks: parse_start_args (flag),
-# listener_config (listeners/protocol map/SASL/TLS/authorizer), format_storage
-# (`--add-scram` credentials at format time) and BOOTSTRAP/readiness (kcat needs
-# -X security.protocol=... then).
-MODE=plaintext
+# Secure mode files (all under $RUN; keys and passwords mode 0600):
+TLS="$RUN/tls"                              # ca.key ca.crt broker.key broker.crt broker-keystore.pem
+ADMIN_PW_FILE="$RUN/admin.password"         # the super user's SCRAM password
+CLIENT_PROPS="$RUN/client.properties"       # librdkafka: docbus -c / kcat -F, as admin
+JAVA_CLIENT_PROPS="$RUN/admin-java.properties"  # Kafka tools --command-config, as admin
+BROKER_PRINCIPAL="CN=docbus-local-broker"   # the broker's TLS identity (controller mTLS)
 
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JVM_OPTS=(-Xmx512m -Xms256m
@@ -53,7 +91,7 @@ die() { echo "local.sh: $*" >&2; exit 1; }
 say() { echo "local.sh: $*" >&2; }
 
 # ---------------------------------------------------------------- fetch
-pom_sum() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
+pom_sum() { sha256sum "$POM" | cut -d' ' -f1; }
 
 libs_complete() {
     [[ -f "$STAMP" && -d "$LIBS" ]] || return 1
@@ -72,14 +110,15 @@ cmd_fetch() {
     fi
     command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
     say "fetching Kafka jars with Maven (first time only) ..."
-    local tmp="$HERE/libs.tmp.$$"
+    local tmp="$LIBS.tmp.$$"
     rm -rf "$tmp"
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" EXIT
     # stdout -> stderr: stdout of `start` is only the bootstrap address
-    (cd "$HERE" && mvn -B -q -Dstyle.color=never -f pom.xml dependency:copy-dependencies \
+    mkdir -p "$(dirname "$LIBS")"
+    (cd "$(dirname "$POM")" && mvn -B -q -Dstyle.color=never -f "$(basename "$POM")" dependency:copy-dependencies \
         -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2) \
-        || die "maven could not resolve deploy/kafka/pom.xml"
+        || die "maven could not resolve $POM"
     ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1 || die "maven ran but no kafka_2.13 jar arrived"
     # replace libs/ whole, so jars of an older pin never stay on the classpath
     rm -rf "$LIBS"
@@ -113,7 +152,10 @@ live_pid() {
 answers() {  # does something answer a Kafka metadata request on $PORT?
     # allow.auto.create.topics=false: without it the probe itself creates topic
     # "__none" (auto.create.topics.enable=true and librdkafka producers allow it)
-    timeout 5 kcat -b "$BOOTSTRAP" -X allow.auto.create.topics=false \
+    local sec=()
+    # secure: authenticate as admin over TLS (the only way in)
+    [[ "$MODE" == secure ]] && sec=(-F "$CLIENT_PROPS")
+    timeout 5 kcat "${sec[@]}" -b "$BOOTSTRAP" -X allow.auto.create.topics=false \
         -L -t __none -m 3 >/dev/null 2>&1
 }
 
@@ -132,7 +174,31 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 EOF
         ;;
-    # secure) SASL_SSL listener, SCRAM-SHA-512, PEM keystore, StandardAuthorizer: TODO
+    secure)
+        # One client listener, SASL_SSL with SCRAM-SHA-512: there is no PLAINTEXT
+        # listener and so no User:ANONYMOUS path. The controller listener is loopback
+        # only and mutual TLS: only a holder of the broker's key (this broker itself)
+        # gets past the handshake, as User:$BROKER_PRINCIPAL (a super user).
+        cat <<EOF
+listeners=SASL_SSL://$HOST:$PORT,CONTROLLER://$HOST:$CPORT
+advertised.listeners=SASL_SSL://$HOST:$PORT
+listener.security.protocol.map=CONTROLLER:SSL,SASL_SSL:SASL_SSL
+inter.broker.listener.name=SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$ADMIN_PW_FILE")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS/ca.crt
+ssl.endpoint.identification.algorithm=https
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+listener.name.controller.ssl.client.auth=required
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:$BROKER_PRINCIPAL
+EOF
+        ;;
     *) die "unknown mode $MODE" ;;
     esac
 }
@@ -218,10 +284,76 @@ format_storage() {
     local id
     id="$(new_cluster_id)"
     say "formatting $DATA (cluster id $id)"
-    # secure mode hook: add --add-scram 'SCRAM-SHA-512=[name=admin,password=...]' here
+    local scram=()
+    # secure: the admin's SCRAM credential must exist before the broker starts (it is
+    # also the inter-broker login), so it goes into the metadata log at format time
+    [[ "$MODE" == secure ]] && \
+        scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(cat "$ADMIN_PW_FILE")]")
     "$JAVA" -cp "$LIBS/*" -Dlog4j2.configurationFile="$TOOLS_LOG4J" \
-        kafka.tools.StorageTool format -t "$id" -c "$CONF" -g >> "$RUN/format.log" 2>&1 \
+        kafka.tools.StorageTool format -t "$id" -c "$CONF" -g "${scram[@]}" >> "$RUN/format.log" 2>&1 \
         || { tail -n 30 "$RUN/format.log" >&2; die "storage format failed (see $RUN/format.log)"; }
+}
+
+# ---------------------------------------------------------------- secure mode
+# Creates, once per runtime dir, a local CA and a broker certificate for localhost /
+# 127.0.0.1 (PEM, EC P-256) and the admin password; rewrites the client property files
+# on every start (the port may have changed). Existing material is kept, so clients
+# keep trusting the same CA across restarts.
+secure_material() {
+    command -v openssl >/dev/null || die "openssl not found (needed by --secure)"
+    mkdir -p "$TLS"
+    chmod 700 "$RUN" "$TLS"
+    if [[ ! -s "$ADMIN_PW_FILE" ]]; then
+        (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$ADMIN_PW_FILE")
+    fi
+    if [[ ! -s "$TLS/ca.crt" || ! -s "$TLS/broker-keystore.pem" ]]; then
+        say "secure: creating a local CA and a broker certificate for localhost in $TLS"
+        (
+            set -e
+            umask 077
+            cd "$TLS"
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout ca.key -out ca.crt -days 3650 -subj "/CN=docbus local CA" \
+                -addext "basicConstraints=critical,CA:TRUE" \
+                -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout broker.key -out broker.csr -subj "/$BROKER_PRINCIPAL" 2>/dev/null
+            printf '%s\n' "basicConstraints=CA:FALSE" \
+                "keyUsage=critical,digitalSignature,keyAgreement" \
+                "extendedKeyUsage=serverAuth,clientAuth" \
+                "subjectAltName=DNS:localhost,IP:127.0.0.1" > broker.ext
+            openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key \
+                -set_serial "0x$(openssl rand -hex 16)" -days 825 -extfile broker.ext \
+                -out broker.crt 2>/dev/null
+            # Kafka's PEM keystore: the unencrypted PKCS#8 key, then the chain
+            cat broker.key broker.crt ca.crt > broker-keystore.pem
+            rm -f broker.csr broker.ext
+            chmod 644 ca.crt broker.crt
+        ) || die "secure: creating TLS material in $TLS failed"
+    fi
+    local pw
+    pw="$(cat "$ADMIN_PW_FILE")"
+    (
+        umask 077
+        cat > "$CLIENT_PROPS" <<EOF
+# docbus / librdkafka client config for the local secure broker, as the super user admin.
+# Use: docbus -c $CLIENT_PROPS ...   kcat -F $CLIENT_PROPS ...
+bootstrap.servers=$BOOTSTRAP
+security.protocol=SASL_SSL
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=admin
+sasl.password=$pw
+ssl.ca.location=$TLS/ca.crt
+EOF
+        cat > "$JAVA_CLIENT_PROPS" <<EOF
+# Kafka command-line tools (--command-config) as the super user admin
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS/ca.crt
+EOF
+    )
 }
 
 # ---------------------------------------------------------------- start/stop
@@ -247,7 +379,7 @@ parse_start_args() {
     while [[ $# -gt 0 ]]; do
         case "$1" in
         --fresh) FRESH=1 ;;
-        --secure) die "--secure is not implemented yet (planned: SASL_SSL + SCRAM + ACLs)" ;;
+        --secure) ;;   # MODE was set before the defaults (see the top)
         *) die "start: unknown option $1" ;;
         esac
         shift
@@ -265,7 +397,7 @@ cmd_start() {
         fi
         if answers || wait_ready "$pid"; then
             say "already running (pid $pid)"
-            echo "$BOOTSTRAP"
+            start_output
             return 0
         fi
         die "broker pid $pid is alive but does not answer; try: $0 stop && $0 start"
@@ -280,6 +412,7 @@ cmd_start() {
         say "--fresh: wiping $DATA"
         rm -rf "$DATA"
     fi
+    [[ "$MODE" == secure ]] && secure_material
     write_config
     format_storage
 
@@ -295,7 +428,18 @@ cmd_start() {
         exit 1
     fi
     say "started (pid $pid) in $((SECONDS - t0))s; data $DATA; log $LOG"
-    echo "$BOOTSTRAP"
+    start_output
+}
+
+# What `start` prints on stdout: plaintext the bootstrap address, secure the path of the
+# admin client properties (bootstrap, SASL_SSL, SCRAM, CA) for `docbus -c` / `kcat -F`.
+start_output() {
+    if [[ "$MODE" == secure ]]; then
+        say "secure: SASL_SSL on $BOOTSTRAP; Java tools: --command-config $JAVA_CLIENT_PROPS"
+        echo "$CLIENT_PROPS"
+    else
+        echo "$BOOTSTRAP"
+    fi
 }
 
 cmd_stop() {
@@ -351,6 +495,17 @@ cmd_run() {
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
+
+strip_secure() {  # prints its arguments NUL-separated, without --secure
+    local a
+    for a in "$@"; do [[ "$a" == --secure ]] || printf '%s\0' "$a"; done
+}
+if [[ "$MODE" == secure ]]; then
+    case "${1:-}" in
+    stop|status|logs) mapfile -d '' -t _rest < <(strip_secure "${@:2}"); set -- "$1" "${_rest[@]}" ;;
+    run) [[ "${2:-}" == --secure ]] && set -- "$1" "${@:3}" ;;
+    esac
+fi
 
 case "${1:-}" in
 fetch)  shift; cmd_fetch "$@" ;;
