@@ -210,8 +210,8 @@ static int walk_blocks(walk_t *w, avro_schema_t items, int is_map)
         if (count == 0)
             return 0;
         if ((uint64_t)count > w->caps.array_items_max - (uint64_t)n)
-            return fail(&w->c, NULL, start, DB_ERR_LENGTH_CAP, "%s of %" PRId64 "+ items over cap %zu",
-                        what, n + count, w->caps.array_items_max);
+            return fail(&w->c, NULL, start, DB_ERR_LENGTH_CAP, "%s of %" PRIu64 "+ items over cap %zu",
+                        what, (uint64_t)n + (uint64_t)count, w->caps.array_items_max);
         if ((uint64_t)count > w->caps.items_total_max - w->items_total)
             return fail(&w->c, NULL, start, DB_ERR_LENGTH_CAP,
                         "more than %zu collection items in the datum", w->caps.items_total_max);

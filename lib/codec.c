@@ -222,7 +222,8 @@ static int get_proof(avro_cursor_t *cur, proof_t *p)
             break;
         if (count > ENVELOPE_MAX_PATH - n) {
             seterr(cur->errstr, cur->errstr_size,
-                   "Envelope.proof.path: %" PRId64 "+ hashes over cap %d at offset %zu", n + count,
+                   "Envelope.proof.path: %" PRIu64 "+ hashes over cap %d at offset %zu",
+                   (uint64_t)n + (uint64_t)count,
                    ENVELOPE_MAX_PATH, cur->base_offset + at);
             return DB_ERR_LENGTH_CAP;
         }

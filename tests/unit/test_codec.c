@@ -589,6 +589,27 @@ static void long_producer_and_path_hit_length_caps(void **state)
     expect(buf, n, DB_ERR_LENGTH_CAP, "Envelope.proof.path: 33+ hashes over cap 32");
 }
 
+/* Regression (found by fuzz_envelope): a block count of INT64_MAX is refused by the
+ * cap, and the message about it does not overflow. */
+static void huge_block_counts_hit_the_cap_without_overflow(void **state)
+{
+    (void)state;
+    uint8_t buf[256];
+    char err[256];
+    static const uint8_t max[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    setup_registry();
+    size_t n = small_envelope(buf, sizeof buf, 0);
+    n = splice(buf, n, n - 1, 1, max, sizeof max);
+    expect(buf, n, DB_ERR_LENGTH_CAP, "Envelope.proof.path: 9223372036854775807+ hashes over cap 32");
+    /* an array of nulls: one item, then a block of INT64_MAX more */
+    avro_schema_t s;
+    assert_int_equal(avro_schema_from_json_literal("{\"type\":\"array\",\"items\":\"null\"}", &s), 0);
+    static const uint8_t arr[] = {0x02, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(avro_guard_check(s, arr, sizeof arr, NULL, "A", err, sizeof err), DB_ERR_LENGTH_CAP);
+    assert_string_equal(err, "A: array of 9223372036854775808+ items over cap 10000 at offset 1");
+    avro_schema_decref(s);
+}
+
 static void body_type_out_of_range_is_bad_enum(void **state)
 {
     (void)state;
@@ -932,6 +953,7 @@ int main(void)
         cmocka_unit_test_teardown(bytes_after_the_envelope_are_trailing, teardown),
         cmocka_unit_test_teardown(negative_producer_length_is_neg_length, teardown),
         cmocka_unit_test_teardown(long_producer_and_path_hit_length_caps, teardown),
+        cmocka_unit_test_teardown(huge_block_counts_hit_the_cap_without_overflow, teardown),
         cmocka_unit_test_teardown(body_type_out_of_range_is_bad_enum, teardown),
         cmocka_unit_test_teardown(overlong_varints_are_bad_varint, teardown),
         cmocka_unit_test_teardown(nul_inside_producer_is_invalid, teardown),
