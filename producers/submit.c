@@ -14,6 +14,9 @@
 #include "schema.h"
 
 #define BODY_BUF (ENVELOPE_MAX_BYTES)
+/* The largest body that still fits one Kafka message once signed: librdkafka's default
+ * message.max.bytes (1,000,000) less room for the envelope, proof, key and headers. */
+#define BODY_MAX (1000000 - 16384)
 
 struct submitter {
     publisher_t *pub;
@@ -126,8 +129,11 @@ int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
         topics_buf[ntopics++] = topic_names[0];
         break;
     }
-    if ((rc = body_encode(v, s->buf, BODY_BUF, &len))) {
-        snprintf(errstr, errstr_size, "record encodes to more than %d bytes", BODY_BUF);
+    if ((rc = body_encode(v, s->buf, BODY_BUF, &len)) || len > BODY_MAX) {
+        snprintf(errstr, errstr_size,
+                 "record encodes to %s%zu bytes, over the %d-byte cap of one message "
+                 "(send large attachments by reference)", rc ? "more than " : "",
+                 rc ? (size_t)BODY_BUF : len, BODY_MAX);
         return DB_ERR_INVALID;
     }
     if (id_out)
