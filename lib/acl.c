@@ -92,6 +92,7 @@ int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **ou
     const char *agg_group = OR(o->aggregate_group, "docbus-aggregate");
     const char *inbox_group = OR(o->inbox_group_prefix, "docbus-inbox-");
     const char *audit_group = OR(o->audit_group_prefix, "docbus-audit");
+    const char *nogroup = OR(o->nogroup, "docbus-nogroup");
     struct acl_list l = {.errstr = errstr, .errstr_size = errstr_size};
     char inbox[ACL_NAME_MAX], events[ACL_NAME_MAX];
     static const char *agg_writes[] = {"counts", "seen", "rejected"};
@@ -127,6 +128,8 @@ int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **ou
     if (o->grant_create)   /* the aggregator ensures docbus.events exists too */
         add(&l, agg, ACL_RES_TOPIC, 0, events, NULL, RD_KAFKA_ACL_OPERATION_CREATE);
     add(&l, agg, ACL_RES_GROUP, 0, agg_group, NULL, RD_KAFKA_ACL_OPERATION_READ);
+    /* rebuilding state reads the changelogs with a group-less consumer */
+    add(&l, agg, ACL_RES_GROUP, 0, nogroup, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
     /* its transactional ids are agg_group + "-" + instance */
     add(&l, agg, ACL_RES_TRANSACTIONAL_ID, 1, agg_group, NULL, RD_KAFKA_ACL_OPERATION_WRITE);
     add(&l, agg, ACL_RES_TRANSACTIONAL_ID, 1, agg_group, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
@@ -134,6 +137,7 @@ int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **ou
     add(&l, aud, ACL_RES_TOPIC, 1, prefix, NULL, RD_KAFKA_ACL_OPERATION_READ);
     add(&l, aud, ACL_RES_TOPIC, 1, prefix, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
     add(&l, aud, ACL_RES_GROUP, 1, audit_group, NULL, RD_KAFKA_ACL_OPERATION_READ);
+    add(&l, aud, ACL_RES_GROUP, 0, nogroup, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
 
     if (l.failed) {
         free(l.v);

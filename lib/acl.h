@@ -38,6 +38,9 @@ typedef struct acl_options {
     const char *aggregate_group;     /* "docbus-aggregate": its group and transactional id prefix */
     const char *inbox_group_prefix;  /* "docbus-inbox-": + unit code = a unit's group prefix */
     const char *audit_group_prefix;  /* "docbus-audit": the auditor's group prefix */
+    const char *nogroup;             /* "docbus-nogroup": the group id docbus's group-less
+                                      * (assign) consumers carry; librdkafka still looks up
+                                      * its coordinator, which needs DESCRIBE on it */
     /* Also grant CREATE on the topics a principal writes: docbus producers and the
      * aggregator call CreateTopics for their output topics on start (kafka_ensure_topics),
      * and Kafka answers TOPIC_AUTHORIZATION_FAILED without CREATE even when the topic
@@ -49,10 +52,10 @@ typedef struct acl_options {
  *  - unit CODE (User:CODE): WRITE+DESCRIBE on every inbox (prefixed) and on events,
  *    READ on its own inbox only, READ on groups prefixed inbox_group_prefix+CODE;
  *  - aggregator: READ+DESCRIBE on every docbus topic (prefixed), WRITE on counts, seen
- *    and rejected, READ on group aggregate_group, WRITE+DESCRIBE on transactional ids
- *    prefixed aggregate_group;
+ *    and rejected, READ on group aggregate_group, DESCRIBE on group nogroup,
+ *    WRITE+DESCRIBE on transactional ids prefixed aggregate_group;
  *  - auditor: READ+DESCRIBE on every docbus topic, READ on groups prefixed
- *    audit_group_prefix; nothing else (no WRITE anywhere).
+ *    audit_group_prefix, DESCRIBE on group nogroup; nothing else (no WRITE anywhere).
  * *out (caller frees with free()) gets *n entries, sorted (acl_entry_cmp), no duplicates.
  * Returns 0, DB_ERR_INVALID (a name too long) or DB_ERR_NOMEM, with errstr. */
 int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **out, size_t *n,
