@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +32,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* A caught-up target: the end offset of one input partition seen at start. */
-struct target {
-    char topic[256];
-    int32_t partition;
-    int64_t end;
-};
-
 struct agg {
     db_config_t *cfg;
     rd_kafka_t *consumer, *producer;
@@ -49,10 +41,10 @@ struct agg {
     idset_t *seen;
     char counts_topic[256], seen_topic[256], rejected_topic[256], events_topic[256];
     char inbox_prefix[256];
-    struct target *targets;
-    int ntargets;
+    rd_kafka_topic_partition_list_t *targets;   /* input partitions with end offsets at start */
     int until_caught_up, json, verbose;
-    int need_rebuild;
+    int need_rebuild;            /* 1: after an abort; -1: rebuilding failed (see fatal) */
+    char fatal[512];
     int in_txn;
     /* the current message's source, for facts */
     char src[300];
@@ -68,69 +60,28 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads topic from the beginning to its end (read_committed) and hands every record to
- * cb. Used to rebuild state from the compacted changelogs. */
-static int read_changelog(struct agg *a, const char *topic,
-                          int (*cb)(struct agg *, const rd_kafka_message_t *), char *errstr,
-                          size_t errstr_size)
+static int load_count(void *opaque, const rd_kafka_message_t *m, char *errstr,
+                      size_t errstr_size)
 {
-    int64_t *low = NULL, *high = NULL;
-    int n = 0, rc = 0, remaining = 0;
-    rd_kafka_t *rk = kafka_consumer_new(a->cfg, NULL, NULL, NULL, errstr, errstr_size);
-    rd_kafka_topic_partition_list_t *tl = NULL;
-    if (!rk)
-        return DB_ERR_KAFKA;
-    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, 10000, errstr, errstr_size)))
-        goto out;
-    tl = rd_kafka_topic_partition_list_new(n);
-    for (int p = 0; p < n; p++)
-        if (high[p] > low[p]) {
-            rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-            remaining++;
-        }
-    if (!remaining)
-        goto out;
-    rd_kafka_assign(rk, tl);
-    while (remaining > 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            remaining--;
-        } else if (m->err) {
-            snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            rc = DB_ERR_KAFKA;
-            goto out;
-        } else if ((rc = cb(a, m))) {
-            snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": bad record", topic,
-                     m->partition, m->offset);
-            rd_kafka_message_destroy(m);
-            goto out;
-        }
-        rd_kafka_message_destroy(m);
-    }
-out:
-    if (tl)
-        rd_kafka_topic_partition_list_destroy(tl);
-    free(low);
-    free(high);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
-static int load_count(struct agg *a, const rd_kafka_message_t *m)
-{
-    char errstr[256];
-    return counts_load_record(a->counts, m->key, m->key_len, m->payload, m->len, errstr,
-                              sizeof errstr);
-}
-
-static int load_seen(struct agg *a, const rd_kafka_message_t *m)
-{
-    if (m->key_len != 16)
+    struct agg *a = opaque;
+    char why[256];
+    if (counts_load_record(a->counts, m->key, m->key_len, m->payload, m->len, why, sizeof why)) {
+        snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": %s", a->counts_topic,
+                 (int)m->partition, m->offset, why);
         return DB_ERR_INVALID;
+    }
+    return 0;
+}
+
+static int load_seen(void *opaque, const rd_kafka_message_t *m, char *errstr,
+                     size_t errstr_size)
+{
+    struct agg *a = opaque;
+    if (m->key_len != 16) {
+        snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": key is not a message id",
+                 a->seen_topic, (int)m->partition, m->offset);
+        return DB_ERR_INVALID;
+    }
     return idset_add(a->seen, m->key) < 0 ? DB_ERR_NOMEM : 0;
 }
 
@@ -140,13 +91,21 @@ static int load_seen(struct agg *a, const rd_kafka_message_t *m)
 static int rebuild_state(struct agg *a, char *errstr, size_t errstr_size)
 {
     int rc;
+    rd_kafka_t *rk;
     counts_destroy(a->counts);
     a->counts = counts_new();
     idset_clear(a->seen);
     if (!a->counts)
         return DB_ERR_NOMEM;
-    if ((rc = read_changelog(a, a->counts_topic, load_count, errstr, errstr_size)) ||
-        (rc = read_changelog(a, a->seen_topic, load_seen, errstr, errstr_size)))
+    rk = kafka_consumer_new(a->cfg, NULL, NULL, NULL, errstr, errstr_size);
+    if (!rk)
+        return DB_ERR_KAFKA;
+    rc = kafka_read_to_end(rk, a->counts_topic, load_count, a, errstr, errstr_size);
+    if (!rc)
+        rc = kafka_read_to_end(rk, a->seen_topic, load_seen, a, errstr, errstr_size);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (rc)
         return rc;
     if (a->verbose >= 0)
         fprintf(stderr, "docbus aggregate: state rebuilt from Kafka: %zu message ids seen\n",
@@ -160,8 +119,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct agg *a = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         /* Another instance may have counted these partitions until now: its last
-         * transaction is committed before we get them, so rebuild from the changelogs. */
-        a->need_rebuild = 1;
+         * transaction is committed before we get them, so rebuild from the changelogs
+         * here, before the first message of the new assignment can arrive. */
+        if (rebuild_state(a, a->fatal, sizeof a->fatal))
+            a->need_rebuild = -1;
         rd_kafka_assign(rk, parts);
     } else {
         /* Losing partitions: drop the open transaction whole, so the next owner
@@ -324,92 +285,31 @@ abort:
     return 1;
 }
 
-/* Seeks every assigned partition back to its committed offset (after an abort). */
-static void rewind_to_committed(struct agg *a)
+/* Puts every assigned partition back at its committed offset (after an abort): a new
+ * assignment starts fetching there at once, where seeking would wait for each fetcher. */
+static int rewind_to_committed(struct agg *a)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(a->consumer, &parts))
-        return;
-    if (!rd_kafka_committed(a->consumer, parts, 10000))
-        for (int i = 0; i < parts->cnt; i++) {
-            rd_kafka_topic_partition_t *p = &parts->elems[i];
-            rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->consumer, p->topic, NULL);
-            rd_kafka_seek(rkt, p->partition, p->offset < 0 ? RD_KAFKA_OFFSET_BEGINNING : p->offset,
-                          10000);
-            rd_kafka_topic_destroy(rkt);
-        }
-    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_resp_err_t err = rd_kafka_assignment(a->consumer, &parts);
+    if (!err)
+        err = rd_kafka_committed(a->consumer, parts, 10000);
+    if (!err)
+        err = rd_kafka_assign(a->consumer, parts);
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return err ? DB_ERR_KAFKA : 0;
 }
 
-/* Records the end offsets of every input partition as the --until-caught-up target. */
-static int find_targets(struct agg *a, char *errstr, size_t errstr_size)
-{
-    const struct rd_kafka_metadata *md;
-    regex_t re;
-    char pattern[600];
-    int rc = 0;
-    snprintf(pattern, sizeof pattern, "^(%s.*|%s)$", a->inbox_prefix, a->events_topic);
-    /* the prefix is a plain name: its '.' matching any character is harmless here */
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB))
-        return DB_ERR_INVALID;
-    if (rd_kafka_metadata(a->consumer, 1, NULL, &md, 10000)) {
-        snprintf(errstr, errstr_size, "cannot list topics");
-        regfree(&re);
-        return DB_ERR_KAFKA;
-    }
-    for (int t = 0; t < md->topic_cnt; t++) {
-        const char *name = md->topics[t].topic;
-        if (regexec(&re, name, 0, NULL, 0))
-            continue;
-        for (int p = 0; p < md->topics[t].partition_cnt; p++) {
-            int64_t lo, hi;
-            int32_t pid = md->topics[t].partitions[p].id;
-            if (rd_kafka_query_watermark_offsets(a->consumer, name, pid, &lo, &hi, 10000)) {
-                snprintf(errstr, errstr_size, "watermarks of %s [%d] unavailable", name, pid);
-                rc = DB_ERR_KAFKA;
-                goto out;
-            }
-            struct target *tg = realloc(a->targets, (size_t)(a->ntargets + 1) * sizeof *tg);
-            if (!tg) {
-                rc = DB_ERR_NOMEM;
-                goto out;
-            }
-            a->targets = tg;
-            snprintf(tg[a->ntargets].topic, sizeof tg->topic, "%s", name);
-            tg[a->ntargets].partition = pid;
-            tg[a->ntargets].end = hi;
-            a->ntargets++;
-        }
-    }
-out:
-    rd_kafka_metadata_destroy(md);
-    regfree(&re);
-    return rc;
-}
-
-/* Returns 1 when every target partition's committed offset (group-wide) reached its
- * end offset, and *lag gets the messages still to go. */
+/* Returns 1 when the group's committed offsets reached the end offsets seen at start
+ * (the --until-caught-up target); *lag gets the messages still to go (-1: unknown). */
 static int caught_up(struct agg *a, int64_t *lag)
 {
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(a->ntargets);
-    int done = 1;
-    *lag = 0;
-    for (int i = 0; i < a->ntargets; i++)
-        rd_kafka_topic_partition_list_add(parts, a->targets[i].topic, a->targets[i].partition);
-    if (rd_kafka_committed(a->consumer, parts, 10000)) {
-        rd_kafka_topic_partition_list_destroy(parts);
+    char errstr[256];
+    if (kafka_group_lag(a->consumer, a->targets, lag, errstr, sizeof errstr)) {
         *lag = -1;
         return 0;
     }
-    for (int i = 0; i < a->ntargets; i++) {
-        int64_t off = parts->elems[i].offset < 0 ? 0 : parts->elems[i].offset;
-        if (off < a->targets[i].end) {
-            done = 0;
-            *lag += a->targets[i].end - off;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(parts);
-    return done;
+    return *lag == 0;
 }
 
 static int setup(struct agg *a, const char *instance, char *errstr, size_t errstr_size)
@@ -464,7 +364,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->consumer = kafka_consumer_new(a->cfg, group, rebalance_cb, a, errstr, errstr_size);
     if (!a->consumer)
         return EXIT_CONFIG;
-    if (a->until_caught_up && (rc = find_targets(a, errstr, errstr_size)))
+    if (a->until_caught_up && kafka_input_ends(a->consumer, a->cfg, &a->targets, errstr, errstr_size))
         return EXIT_BROKER;
     return EXIT_OK;
 }
@@ -532,27 +432,24 @@ int cmd_aggregate(int argc, char **argv)
     while (!stop_requested) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, 100);
         a.now = now_ms();
-        if (a.need_rebuild) {
-            if (a.in_txn) {
-                /* Partitions changed under an open transaction: drop it whole; the
-                 * next owner recounts from the last committed offsets. */
-                rd_kafka_error_t *e = rd_kafka_abort_transaction(a.producer, -1);
-                if (e)
-                    rd_kafka_error_destroy(e);
-                a.in_txn = 0;
-            }
+        if (a.need_rebuild < 0) {
+            cli_err("aggregate", "rebuilding state from Kafka failed: %s", a.fatal);
+            rc = EXIT_BROKER;
+            if (m)
+                rd_kafka_message_destroy(m);
+            goto out;
+        }
+        if (a.need_rebuild > 0) {
+            /* After an aborted transaction: recount from the last committed offsets. */
             a.need_rebuild = 0;
-            if (rebuild_state(&a, errstr, sizeof errstr)) {
-                cli_err("aggregate", "%s", errstr);
-                rc = EXIT_BROKER;
-                if (m)
-                    rd_kafka_message_destroy(m);
-                goto out;
-            }
-            rewind_to_committed(&a);
             if (m) {
                 rd_kafka_message_destroy(m);
                 m = NULL;
+            }
+            if (rebuild_state(&a, errstr, sizeof errstr) || rewind_to_committed(&a)) {
+                cli_err("aggregate", "recovering after an aborted transaction failed: %s", errstr);
+                rc = EXIT_BROKER;
+                goto out;
             }
         }
         if (m && !m->err) {
@@ -646,7 +543,8 @@ out:
     metrics_destroy(a.metrics);
     counts_destroy(a.counts);
     idset_destroy(a.seen);
-    free(a.targets);
+    if (a.targets)
+        rd_kafka_topic_partition_list_destroy(a.targets);
     config_destroy(a.cfg);
     return rc;
 }

@@ -45,120 +45,32 @@ static const char *unit_name(void *opaque, const char *code)
     return u ? u->name : NULL;
 }
 
-/* Reads every record of the counts topic up to its end (read_committed) into c. */
-static int read_counts(rd_kafka_t *rk, const char *topic, counts_t *c, char *errstr,
-                       size_t errstr_size)
+/* Loads one docbus.counts record into the counts table (kafka_read_to_end callback). */
+static int load_count(void *opaque, const rd_kafka_message_t *m, char *errstr,
+                      size_t errstr_size)
 {
-    int64_t *low = NULL, *high = NULL;
-    int n = 0, rc, remaining = 0;
-    rd_kafka_topic_partition_list_t *tl = NULL;
-
-    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, REPORT_TIMEOUT_MS, errstr,
-                               errstr_size)))
-        goto out;
-    tl = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
-    for (int p = 0; p < n; p++)
-        if (high[p] > low[p]) {
-            rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-            remaining++;
-        }
-    if (remaining && rd_kafka_assign(rk, tl)) {
-        snprintf(errstr, errstr_size, "cannot assign the partitions of %s", topic);
-        rc = DB_ERR_KAFKA;
-        goto out;
+    char why[256];
+    if (counts_load_record(opaque, m->key, m->key_len, m->payload, m->len, why, sizeof why)) {
+        snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": %s", rd_kafka_topic_name(m->rkt),
+                 (int)m->partition, m->offset, why);
+        return DB_ERR_INVALID;
     }
-    /* read_committed: records of aborted aggregator transactions are never seen, and
-     * the end is the last stable offset, so the counts are exactly the committed ones. */
-    while (remaining > 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            remaining--;
-        } else if (m->err) {
-            snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
-            rc = DB_ERR_KAFKA;
-        } else {
-            char why[256];
-            if (counts_load_record(c, m->key, m->key_len, m->payload, m->len, why, sizeof why)) {
-                snprintf(errstr, errstr_size, "%s [%d] offset %" PRId64 ": %s", topic,
-                         (int)m->partition, m->offset, why);
-                rc = DB_ERR_INVALID;
-            }
-        }
-        rd_kafka_message_destroy(m);
-        if (rc)
-            goto out;
-    }
-out:
-    if (remaining)
-        rd_kafka_assign(rk, NULL);
-    if (tl)
-        rd_kafka_topic_partition_list_destroy(tl);
-    free(low);
-    free(high);
-    return rc;
+    return 0;
 }
 
-/* Sums, over every partition of the input topics (the inboxes and the events topic),
- * how far the aggregator group's committed offset is behind the end. The aggregator
- * commits its input offsets in the same transaction as the counts, so a lag of 0 means
- * the counts include every input message that existed when we looked. *has_counts
- * tells whether the counts topic exists (it does not before the first aggregation). */
-static int input_lag(rd_kafka_t *rk, const db_config_t *cfg, const char *counts_topic,
-                     int64_t *lag, int *has_counts, char *errstr, size_t errstr_size)
+/* Sets *lag to how many input messages (every inbox and the events topic) the
+ * aggregator group has not committed. The aggregator commits its input offsets in the
+ * same transaction as the counts, so 0 means the counts include every input message
+ * that existed when we looked. */
+static int input_lag(rd_kafka_t *rk, const db_config_t *cfg, int64_t *lag, char *errstr,
+                     size_t errstr_size)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(64);
-    char inbox[256], events[256];
-    rd_kafka_resp_err_t err;
-    int rc = 0;
-
-    *lag = 0;
-    *has_counts = 0;
-    config_topic(cfg, "inbox.", inbox, sizeof inbox);
-    config_topic(cfg, "events", events, sizeof events);
-    if ((err = rd_kafka_metadata(rk, 1, NULL, &md, REPORT_TIMEOUT_MS))) {
-        snprintf(errstr, errstr_size, "cannot list topics: %s", rd_kafka_err2str(err));
-        rc = DB_ERR_KAFKA;
-        goto out;
-    }
-    for (int t = 0; t < md->topic_cnt; t++) {
-        const char *name = md->topics[t].topic;
-        if (strcmp(name, counts_topic) == 0)
-            *has_counts = 1;
-        if (strncmp(name, inbox, strlen(inbox)) != 0 && strcmp(name, events) != 0)
-            continue;
-        for (int p = 0; p < md->topics[t].partition_cnt; p++)
-            rd_kafka_topic_partition_list_add(parts, name, md->topics[t].partitions[p].id);
-    }
-    if (parts->cnt == 0)
-        goto out;
-    if ((err = rd_kafka_committed(rk, parts, REPORT_TIMEOUT_MS))) {
-        snprintf(errstr, errstr_size, "committed offsets of the aggregator: %s",
-                 rd_kafka_err2str(err));
-        rc = DB_ERR_KAFKA;
-        goto out;
-    }
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t lo, hi, done = tp->offset < 0 ? 0 : tp->offset;
-        if ((err = rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
-                                                    REPORT_TIMEOUT_MS))) {
-            snprintf(errstr, errstr_size, "end offset of %s [%d]: %s", tp->topic,
-                     (int)tp->partition, rd_kafka_err2str(err));
-            rc = DB_ERR_KAFKA;
-            goto out;
-        }
-        if (done < lo)
-            done = lo; /* retention removed what was never counted: nothing to wait for */
-        if (hi > done)
-            *lag += hi - done;
-    }
-out:
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_topic_partition_list_t *ends = NULL;
+    int rc = kafka_input_ends(rk, cfg, &ends, errstr, errstr_size);
+    if (!rc)
+        rc = kafka_group_lag(rk, ends, lag, errstr, errstr_size);
+    if (ends)
+        rd_kafka_topic_partition_list_destroy(ends);
     return rc;
 }
 
@@ -173,7 +85,7 @@ static int model_from_kafka(const cli_common_t *cc, quarter_t q, json_t **model,
     counts_t *c = NULL;
     rd_kafka_t *rk = NULL;
     const char *path;
-    int ret = EXIT_OK, rc, has_counts = 0;
+    int ret = EXIT_OK, rc;
     kafka_fail_t kf;
 
     if (!(cfg = cli_config(cc)))
@@ -206,7 +118,7 @@ static int model_from_kafka(const cli_common_t *cc, quarter_t q, json_t **model,
     }
     /* Lag first: counts read afterwards are at least as recent as the offsets seen. */
     config_topic(cfg, "counts", topic, sizeof topic);
-    if (input_lag(rk, cfg, topic, lag, &has_counts, err, sizeof err)) {
+    if (input_lag(rk, cfg, lag, err, sizeof err)) {
         cli_err("report", "%s", err);
         ret = EXIT_BROKER;
         goto out;
@@ -216,7 +128,8 @@ static int model_from_kafka(const cli_common_t *cc, quarter_t q, json_t **model,
         goto out;
     }
     /* No counts topic: no aggregator ever ran, the table stays empty. */
-    if (has_counts && (rc = read_counts(rk, topic, c, err, sizeof err))) {
+    rc = kafka_read_to_end(rk, topic, load_count, c, err, sizeof err);
+    if (rc && rc != DB_ERR_NOT_FOUND) {
         cli_err("report", "%s", err);
         ret = rc == DB_ERR_KAFKA ? EXIT_BROKER : EXIT_FAIL;
         goto out;

@@ -237,3 +237,126 @@ out:
     rd_kafka_topic_destroy(rkt);
     return rc;
 }
+
+#define KAFKA_TIMEOUT_MS 10000
+
+int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, void *opaque,
+                      char *errstr, size_t errstr_size)
+{
+    int64_t *low = NULL, *high = NULL;
+    int n = 0, rc, remaining = 0;
+    rd_kafka_topic_partition_list_t *tl = NULL;
+
+    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, KAFKA_TIMEOUT_MS, errstr, errstr_size))) {
+        if (strstr(errstr, "Unknown topic") || strstr(errstr, "unknown topic"))
+            rc = DB_ERR_NOT_FOUND;
+        goto out;
+    }
+    tl = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+    for (int p = 0; p < n; p++)
+        if (high[p] > low[p]) {
+            rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+            remaining++;
+        }
+    if (remaining && rd_kafka_assign(rk, tl)) {
+        snprintf(errstr, errstr_size, "cannot assign the partitions of %s", topic);
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    /* Partition EOF under read_committed is the last stable offset: exactly what the
+     * committed transactions wrote. */
+    while (remaining > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            remaining--;
+        else if (m->err) {
+            snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
+            rc = DB_ERR_KAFKA;
+        } else
+            rc = cb(opaque, m, errstr, errstr_size);
+        rd_kafka_message_destroy(m);
+        if (rc)
+            goto out;
+    }
+out:
+    if (tl && remaining)
+        rd_kafka_assign(rk, NULL);
+    if (tl)
+        rd_kafka_topic_partition_list_destroy(tl);
+    free(low);
+    free(high);
+    return rc;
+}
+
+int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
+                     rd_kafka_topic_partition_list_t **out, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(64);
+    char inbox[256], events[256];
+    rd_kafka_resp_err_t err;
+    int rc = 0;
+
+    *out = NULL;
+    config_topic(cfg, "inbox.", inbox, sizeof inbox);
+    config_topic(cfg, "events", events, sizeof events);
+    if ((err = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_TIMEOUT_MS))) {
+        snprintf(errstr, errstr_size, "cannot list topics: %s", rd_kafka_err2str(err));
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const char *name = md->topics[t].topic;
+        if (strncmp(name, inbox, strlen(inbox)) != 0 && strcmp(name, events) != 0)
+            continue;
+        for (int p = 0; p < md->topics[t].partition_cnt; p++) {
+            int32_t pid = md->topics[t].partitions[p].id;
+            int64_t lo, hi;
+            if ((err = rd_kafka_query_watermark_offsets(rk, name, pid, &lo, &hi, KAFKA_TIMEOUT_MS))) {
+                snprintf(errstr, errstr_size, "end offset of %s [%d]: %s", name, (int)pid,
+                         rd_kafka_err2str(err));
+                rc = DB_ERR_KAFKA;
+                goto out;
+            }
+            rd_kafka_topic_partition_list_add(parts, name, pid)->offset = hi;
+        }
+    }
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rc)
+        rd_kafka_topic_partition_list_destroy(parts);
+    else
+        *out = parts;
+    return rc;
+}
+
+int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends, int64_t *lag,
+                    char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(ends);
+    rd_kafka_resp_err_t err;
+    int rc = 0;
+    *lag = 0;
+    if (c->cnt && (err = rd_kafka_committed(rk, c, KAFKA_TIMEOUT_MS))) {
+        snprintf(errstr, errstr_size, "committed offsets of the group: %s", rd_kafka_err2str(err));
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    for (int i = 0; i < c->cnt; i++) {
+        int64_t end = ends->elems[i].offset, done = c->elems[i].offset, lo, hi;
+        if (done < 0)
+            done = 0;
+        if (done < end && !rd_kafka_query_watermark_offsets(rk, c->elems[i].topic,
+                                                            c->elems[i].partition, &lo, &hi,
+                                                            KAFKA_TIMEOUT_MS) && done < lo)
+            done = lo; /* retention removed what was never counted: nothing to wait for */
+        if (end > done)
+            *lag += end - done;
+    }
+out:
+    rd_kafka_topic_partition_list_destroy(c);
+    return rc;
+}

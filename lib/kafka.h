@@ -48,4 +48,28 @@ int kafka_ensure_topics(rd_kafka_t *rk, const char **names, int n, int partition
 int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t **high,
                      int *n, int timeout_ms, char *errstr, size_t errstr_size);
 
+
+/* Called for each record by kafka_read_to_end; a non-zero return stops the read and is
+ * returned (errstr filled by the callback). */
+typedef int (kafka_record_cb)(void *opaque, const rd_kafka_message_t *m, char *errstr,
+                              size_t errstr_size);
+
+/* Reads topic from its beginning to its current end with the group-less consumer rk
+ * (read_committed: aborted transactions are skipped, the end is the last stable offset)
+ * and hands every record to cb. A topic that does not exist is DB_ERR_NOT_FOUND.
+ * Returns 0, cb's code, or DB_ERR_KAFKA with errstr. rk is unassigned afterwards. */
+int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, void *opaque,
+                      char *errstr, size_t errstr_size);
+
+/* Lists every partition of the docbus input topics (each <prefix>inbox.* and
+ * <prefix>events) into a new list *out (caller destroys), each offset set to that
+ * partition's end offset now. Returns 0 or DB_ERR_KAFKA. */
+int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
+                     rd_kafka_topic_partition_list_t **out, char *errstr, size_t errstr_size);
+
+/* Sets *lag to how many messages of ends (partitions with end offsets) the consumer
+ * group of rk has not committed yet. Returns 0 or DB_ERR_KAFKA. */
+int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends, int64_t *lag,
+                    char *errstr, size_t errstr_size);
+
 #endif
