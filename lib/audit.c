@@ -140,6 +140,7 @@ struct audit {
     continuity_t *ct;
     counts_t *recount, *committed;
     json_t *committed_raw;         /* key -> {"value","item"?} of committed records */
+    json_t *committed_part;        /* key -> the partition it was first read from */
     idset_t *seen;                 /* msg ids counted (the aggregator's dedup set) */
     kmap_t copies;                 /* leaf ^ topic -> first Kafka timestamp */
     kmap_t ids;                    /* msg_id -> seq, body hash */
@@ -359,11 +360,12 @@ audit_t *audit_new(trust_t *trust, const metrics_t *m, const audit_opts_t *o, ch
     a->recount = counts_new();
     a->committed = counts_new();
     a->committed_raw = json_object();
+    a->committed_part = json_object();
     a->seen = idset_new();
     a->differences = json_array();
     a->notes = json_array();
     a->not_compared = json_array();
-    if (!a->ct || !a->recount || !a->committed || !a->committed_raw || !a->seen ||
+    if (!a->ct || !a->recount || !a->committed || !a->committed_raw || !a->committed_part || !a->seen ||
         !a->differences || !a->notes || !a->not_compared) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
@@ -384,6 +386,7 @@ void audit_destroy(audit_t *a)
     counts_destroy(a->recount);
     counts_destroy(a->committed);
     json_decref(a->committed_raw);
+    json_decref(a->committed_part);
     json_decref(a->differences);
     json_decref(a->notes);
     json_decref(a->not_compared);
@@ -823,11 +826,12 @@ static json_t *record_core(const char *value, size_t vlen)
     return core;
 }
 
-int audit_committed_record(audit_t *a, const char *key, size_t klen, const char *value,
-                           size_t vlen, char *errstr, size_t errstr_size)
+int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_t klen,
+                           const char *value, size_t vlen, char *errstr, size_t errstr_size)
 {
     char k[1024];
     int rc;
+    json_t *seen;
     if (klen == 0 || klen >= sizeof k) {
         snprintf(errstr, errstr_size, "counts record key of %zu bytes", klen);
         return DB_ERR_INVALID;
@@ -835,6 +839,21 @@ int audit_committed_record(audit_t *a, const char *key, size_t klen, const char 
     if ((rc = counts_load_record(a->committed, key, klen, value, vlen, errstr, errstr_size)))
         return rc;
     snprintf(k, sizeof k, "%.*s", (int)klen, key);
+    if ((seen = json_object_get(a->committed_part, k))) {
+        if (json_integer_value(seen) != partition) {
+            json_t *d = json_pack("{s:s, s:s, s:n, s:n, s:s}", "kind", "record", "key", k, "audit",
+                                  "against", "reason", "");
+            char why[128];
+            snprintf(why, sizeof why, "the key was written to partitions %d and %d: the "
+                     "aggregator writes a key to one partition only", (int)json_integer_value(seen),
+                     (int)partition);
+            if (!d || json_object_set_new(d, "reason", json_string(why)) ||
+                json_array_append_new(a->differences, d))
+                return DB_ERR_NOMEM;
+        }
+    } else if (json_object_set_new(a->committed_part, k, json_integer(partition))) {
+        return DB_ERR_NOMEM;
+    }
     if (!value) {
         json_object_del(a->committed_raw, k);
         return 0;

@@ -98,11 +98,13 @@ int audit_message(audit_t *a, const audit_msg_t *msg);
  * audit_message. 0 or DB_ERR_NOMEM. */
 int audit_finish(audit_t *a);
 
-/* Loads one record of the committed counts topic (value NULL: tombstone), in read
- * order. A malformed record is DB_ERR_INVALID with errstr (the caller decides whether
- * to stop); 0 otherwise. */
-int audit_committed_record(audit_t *a, const char *key, size_t klen, const char *value,
-                           size_t vlen, char *errstr, size_t errstr_size);
+/* Loads one record of the committed counts topic read from partition (value NULL:
+ * tombstone), in read order. The aggregator's producer routes a key to one partition
+ * always; a key met in a second partition (a hand-written record) is recorded as a
+ * difference. A malformed record is DB_ERR_INVALID with errstr (the caller decides
+ * whether to stop); 0 otherwise. */
+int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_t klen,
+                           const char *value, size_t vlen, char *errstr, size_t errstr_size);
 
 /* Compares the recount with the committed records loaded: every count record of the
  * audited quarters (key by key) and every figure (per quarter; in its own window too

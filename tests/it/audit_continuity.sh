@@ -39,8 +39,8 @@ P=$base.dup.; put "$P" $all $(f 8)
 run_audit "$P" "$W/dup.json" --against none
 [ "$AUDIT_RC" -eq 0 ] && ok "benign duplicate: exit 0" || fail "benign duplicate: exit $AUDIT_RC"
 $CHECK classes "$W/dup.json" - && ok "benign duplicate: no finding" || fail "benign duplicate: findings"
-[ "$($CHECK get "$W/dup.json" stats.benign_resends)" = 1 ] && ok "benign resend counted" || fail "benign_resends != 1"
-[ "$($CHECK get "$W/dup.json" stats.counted)" = 8 ] && ok "counted once" || fail "duplicate counted twice"
+[ "$($CHECK get "$W/dup.json" stats/benign_resends)" = 1 ] && ok "benign resend counted" || fail "benign_resends != 1"
+[ "$($CHECK get "$W/dup.json" stats/counted)" = 8 ] && ok "counted once" || fail "duplicate counted twice"
 
 # reordered batches: 1, 3, 2, 4 -> batch 2 (seqs 3, 4) read at offsets 4, 5 after batch 3
 P=$base.reorder.; put "$P" $(f 1) $(f 2) $(f 5) $(f 6) $(f 3) $(f 4) $(f 7) $(f 8)
@@ -61,7 +61,7 @@ $CHECK classes "$W/replay.json" replayed && ok "replay: not also reported as reo
 run_audit "$P" "$W/replay2.json" --against none --replay-window 2
 $CHECK find "$W/replay2.json" replayed offset=8 seq=8 && ok "--replay-window 2: seq 8 copy 3 s later is replayed" \
   || fail "replayed seq 8 with --replay-window 2"
-[ "$($CHECK get "$W/replay2.json" stats.counted)" = 8 ] && ok "replays are not counted" || fail "replay counted"
+[ "$($CHECK get "$W/replay2.json" stats/counted)" = 8 ] && ok "replays are not counted" || fail "replay counted"
 
 # a forked producer: the same seqs signed again with other content (fresh state)
 P=$base.fork.

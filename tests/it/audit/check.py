@@ -4,7 +4,7 @@
   check.py find VERDICT CLASS [key=value ...]   a finding of CLASS with these fields
   check.py classes VERDICT CLASS,CLASS|-        exactly these classes were found (- none)
   check.py count VERDICT CLASS N                exactly N findings of CLASS
-  check.py get VERDICT PATH                      print a value (dotted path)
+  check.py get VERDICT PATH                      print a value (path a/b/c)
   check.py diff VERDICT key=value ...            a difference with these fields
 Exit 0 when the assertion holds, 1 (with the verdict's findings) when not."""
 import json
@@ -58,7 +58,7 @@ def main():
             print(f"{got} {sys.argv[3]} findings, expected {sys.argv[4]}:")
     elif cmd == "get":
         x = v
-        for part in sys.argv[3].split("."):
+        for part in sys.argv[3].split("/"):
             x = x[int(part)] if isinstance(x, list) else x.get(part)
         print(json.dumps(x) if not isinstance(x, str) else x)
         return 0
