@@ -111,7 +111,7 @@ bench: all
 	$(Q)./tests/bench/bench.sh
 
 fuzz: deps
-	$(Q)./tests/fuzz/run.sh $(FUZZ_SECONDS)
+	$(Q)./tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
 clean:
 	rm -rf build build-san

@@ -349,10 +349,12 @@ int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends,
         int64_t end = ends->elems[i].offset, done = c->elems[i].offset, lo, hi;
         if (done < 0)
             done = 0;
-        if (done < end && !rd_kafka_query_watermark_offsets(rk, c->elems[i].topic,
-                                                            c->elems[i].partition, &lo, &hi,
-                                                            KAFKA_TIMEOUT_MS) && done < lo)
-            done = lo; /* retention removed what was never counted: nothing to wait for */
+        /* Cached low watermark only (no request per partition: this runs every second
+         * in the aggregator): retention may have removed what was never counted. */
+        if (done < end && !rd_kafka_get_watermark_offsets(rk, c->elems[i].topic,
+                                                          c->elems[i].partition, &lo, &hi) &&
+            lo > 0 && done < lo)
+            done = lo;
         if (end > done)
             *lag += end - done;
     }

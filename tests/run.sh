@@ -87,7 +87,7 @@ if [ $faults_only = 0 ]; then
     for bin in build-san/tests/test_*; do
       [ -x "$bin" ] || continue
       name=$(basename "$bin")
-      selected "san-$name" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+      selected "san-$name" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=use_unaligned=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_cmocka "$bin" "san-$name"
     done
   fi
