@@ -316,10 +316,11 @@ static int read_parts(struct run *r, evidence_kind_t kind)
                     }
                 } else {
                     char err[512];
-                    if (audit_committed_record(r->audit, m->partition, m->key, m->key_len, m->payload,
-                                               m->payload ? m->len : 0, err, sizeof err))
-                        audit_note(r->audit, "%s [%d] offset %" PRId64 ": unreadable counts "
-                                   "record: %s", am.topic, (int)am.partition, am.offset, err);
+                    /* a record that does not load is a difference, recorded by the core */
+                    if (audit_committed_record(r->audit, m->partition, m->key, m->key_len,
+                                               m->payload, m->payload ? m->len : 0, err,
+                                               sizeof err) == DB_ERR_NOMEM)
+                        rc = EXIT_FAIL;
                     r->count_records++;
                 }
                 if (!rc)
@@ -603,10 +604,10 @@ static int off_record(void *opaque, evidence_kind_t kind, const audit_msg_t *m)
     if (kind == EVIDENCE_MESSAGE)
         return audit_message(r->audit, m);
     r->count_records++;
-    if (audit_committed_record(r->audit, m->partition, (const char *)m->key, m->key_len, (const char *)m->value,
-                               m->value ? m->len : 0, err, sizeof err))
-        audit_note(r->audit, "%s [%d] offset %" PRId64 ": unreadable counts record: %s", m->topic,
-                   (int)m->partition, m->offset, err);
+    if (audit_committed_record(r->audit, m->partition, (const char *)m->key, m->key_len,
+                               (const char *)m->value, m->value ? m->len : 0, err,
+                               sizeof err) == DB_ERR_NOMEM)
+        return DB_ERR_NOMEM;
     return 0;
 }
 

@@ -836,9 +836,15 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
         snprintf(errstr, errstr_size, "counts record key of %zu bytes", klen);
         return DB_ERR_INVALID;
     }
-    if ((rc = counts_load_record(a->committed, key, klen, value, vlen, errstr, errstr_size)))
-        return rc;
     snprintf(k, sizeof k, "%.*s", (int)klen, key);
+    if ((rc = counts_load_record(a->committed, key, klen, value, vlen, errstr, errstr_size))) {
+        /* A record no reader can load is itself a discrepancy of the published counts. */
+        json_t *d = json_pack("{s:s, s:s, s:n, s:s%, s:s}", "kind", "record", "key", k, "audit",
+                              "against", value ? value : "", value ? vlen : 0, "reason", errstr);
+        if (!d || json_array_append_new(a->differences, d))
+            return DB_ERR_NOMEM;
+        return rc;
+    }
     if ((seen = json_object_get(a->committed_part, k))) {
         if (json_integer_value(seen) != partition) {
             json_t *d = json_pack("{s:s, s:s, s:n, s:n, s:s}", "kind", "record", "key", k, "audit",

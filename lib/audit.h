@@ -101,8 +101,8 @@ int audit_finish(audit_t *a);
 /* Loads one record of the committed counts topic read from partition (value NULL:
  * tombstone), in read order. The aggregator's producer routes a key to one partition
  * always; a key met in a second partition (a hand-written record) is recorded as a
- * difference. A malformed record is DB_ERR_INVALID with errstr (the caller decides
- * whether to stop); 0 otherwise. */
+ * difference. A record that does not load (malformed, key and value disagree) is
+ * recorded as a difference too and returned as DB_ERR_INVALID with errstr; 0 otherwise. */
 int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_t klen,
                            const char *value, size_t vlen, char *errstr, size_t errstr_size);
 

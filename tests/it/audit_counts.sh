@@ -21,6 +21,7 @@ done
 # shellcheck disable=SC2046
 timeout 300 "$DOCBUS" aggregate --until-caught-up $(xopts "$P") -X docbus.aggregate.group=agg-$P \
   > "$W/agg.log" 2>&1 || { cat "$W/agg.log"; fail "aggregate"; finish; }
+grep -q ': 0 consumed' "$W/agg.log" && { cat "$W/agg.log"; fail "docbus aggregate consumed nothing (an aggregator failure, not the audit's)"; finish; }
 
 # whole history: every committed record and figure agrees
 run_audit "$P" "$W/all.json"
