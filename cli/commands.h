@@ -14,5 +14,8 @@ int cmd_emit(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_units(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_topics(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
 
 #endif

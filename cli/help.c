@@ -90,6 +90,25 @@ static const struct {
      "Prints each message as JSON: content (msg id, producer, seq, body type), the signed\n"
      "batch header and proof, the decoded body, and the verdict (valid, or the first failing\n"
      "check: bad_signature, bad_proof, cert_revoked, truncated ...). Exit 5 if any is invalid.\n"},
+    {"topics",
+     "usage: docbus topics apply [--dry-run] [--json] [--file FILE] [--replication-factor N]\n"
+     "Makes the cluster's docbus topics match schemas/topics.json (or --file): one inbox per unit\n"
+     "of the registry (docbus.registry) plus events, counts, seen, rejected, certs. Creates missing\n"
+     "topics, adds partitions, alters configs (other per-topic overrides are kept); never removes\n"
+     "partitions or changes replication (it warns). Prints what it changed and \"unchanged: N topics\".\n"
+     "  --replication-factor N  override every topic's (min.insync.replicas lowered to N); 1 locally\n"
+     "Needs an admin login. Exit 3: definition does not fit the cluster; 4: broker; 10: not allowed.\n"},
+    {"acl",
+     "usage: docbus acl apply [--dry-run] [--prune] [--no-create] [--json]\n"
+     "       docbus acl list [--json]\n"
+     "       docbus acl revoke --unit CODE\n"
+     "apply grants the ACLs derived from the unit registry: each unit writes every inbox and\n"
+     "docbus.events and reads only its own inbox (groups docbus-inbox-<CODE>*); docbus-aggregator\n"
+     "reads all docbus topics and writes counts, seen, rejected; docbus-auditor reads, never writes.\n"
+     "  --prune      also delete grants of those principals that are no longer derived\n"
+     "  --no-create  leave out CREATE on the topics each principal writes\n"
+     "Transactional-id ACLs cannot be made through librdkafka 2.0.2: apply prints the kafka-acls.sh\n"
+     "command (local: deploy/kafka/secure/acl-txn.sh). revoke deletes every ACL of User:CODE.\n"},
     {"units",
      "usage: docbus units [--json | --codes]\n"
      "Lists the unit registry: the built-in Ho Chi Minh City registry (illustrative codes\n"
@@ -106,7 +125,10 @@ static const struct {
      "  --format        md (default, Vietnamese Markdown), html (self-contained, with charts),\n"
      "                  json (every figure id of the report)\n"
      "  --allow-lag     render even when the aggregator has not caught up (with a warning)\n"
-     "  --model FILE    render a saved JSON model instead of reading Kafka\n"},
+     "  --model FILE    render a saved JSON model instead of reading Kafka\n"
+     "  --changed-since TIME  list the figures whose counts changed at or after TIME\n"
+     "                  (late facts: a Q1 event arriving in Q2 updates Q1); shown as a notice\n"
+     "  --template-dir DIR   section templates (default: schemas/templates next to the binary)\n"},
 };
 
 int cli_help(const char *cmd, FILE *out)

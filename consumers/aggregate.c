@@ -344,8 +344,14 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->producer = kafka_producer_new(a->cfg, txid, NULL, a, errstr, errstr_size);
     if (!a->producer)
         return EXIT_CONFIG;
-    if (kafka_check(a->producer, 10000, errstr, errstr_size) != KAFKA_FAIL_NONE)
+    switch (kafka_check(a->producer, 10000, errstr, errstr_size)) {
+    case KAFKA_FAIL_NONE:
+        break;
+    case KAFKA_FAIL_AUTH:
+        return EXIT_AUTH;
+    default:
         return EXIT_BROKER;
+    }
     names[0] = a->counts_topic;
     names[1] = a->seen_topic;
     if (kafka_ensure_topics(a->producer, names, 2, 4, changelog_cfg, 1, errstr, errstr_size))

@@ -404,7 +404,7 @@ int cmd_inbox(int argc, char **argv)
     ib.sub = submitter_new(ib.cfg, NULL, NULL, &broker_down, errstr, sizeof errstr);
     if (!ib.sub) {
         cli_err("inbox", "%s", errstr);
-        rc = broker_down ? EXIT_BROKER : EXIT_CONFIG;
+        rc = broker_down == 2 ? EXIT_AUTH : broker_down ? EXIT_BROKER : EXIT_CONFIG;
         goto out;
     }
     {

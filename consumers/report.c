@@ -74,6 +74,39 @@ static int input_lag(rd_kafka_t *rk, const db_config_t *cfg, int64_t *lag, char 
     return rc;
 }
 
+/* Late facts change a quarter after its report: lists in the model ("changed_since")
+ * the figures whose counts changed at or after since_ms, and says so in the visible
+ * warning of the Markdown and HTML output. */
+static void mark_changed_since(json_t *model, int64_t since_ms, const char *since_s)
+{
+    json_t *ids = json_array(), *fig;
+    const char *id;
+    char note[2048], ts[40];
+    size_t used;
+    json_object_foreach(json_object_get(model, "figures"), id, fig) {
+        const char *lc = json_string_value(json_object_get(fig, "last_changed"));
+        int64_t ms;
+        char e[128];
+        if (lc && !vn_time_parse(lc, &ms, e, sizeof e) && ms >= since_ms)
+            json_array_append_new(ids, json_string(id));
+    }
+    json_object_set_new(model, "changed_since",
+                        json_pack("{s:s, s:o}", "since", vn_time_format(since_ms, ts, sizeof ts),
+                                  "figures", json_incref(ids)));
+    if (json_array_size(ids)) {
+        const char *prev = json_string_value(json_object_get(model, "warning"));
+        used = (size_t)snprintf(note, sizeof note, "%s%sCác số liệu sau đã thay đổi sau %s: ",
+                                prev ? prev : "", prev ? " " : "", since_s);
+        for (size_t i = 0; i < json_array_size(ids) && used < sizeof note; i++)
+            used += (size_t)snprintf(note + used, sizeof note - used, "%s%s", i ? ", " : "",
+                                     json_string_value(json_array_get(ids, i)));
+        if (used < sizeof note)
+            snprintf(note + used, sizeof note - used, ".");
+        json_object_set_new(model, "warning", json_string(note));
+    }
+    json_decref(ids);
+}
+
 /* Builds the report model of quarter q from Kafka; *lag gets the aggregator's lag.
  * Returns an exit code. */
 static int model_from_kafka(const cli_common_t *cc, quarter_t q, json_t **model, int64_t *lag)
@@ -193,7 +226,7 @@ static int write_output(const char *path, const char *buf, size_t len)
 
 int cmd_report(int argc, char **argv)
 {
-    enum { O_QUARTER = 256, O_FORMAT, O_TEMPLATE, O_TEMPLATE_DIR, O_OUT, O_ALLOW_LAG, O_MODEL };
+    enum { O_QUARTER = 256, O_FORMAT, O_TEMPLATE, O_TEMPLATE_DIR, O_OUT, O_ALLOW_LAG, O_MODEL, O_CHANGED_SINCE };
     static const struct option longopts[] = {
         CLI_COMMON_LONG,
         {"quarter", required_argument, 0, O_QUARTER},
@@ -203,10 +236,12 @@ int cmd_report(int argc, char **argv)
         {"out", required_argument, 0, O_OUT},
         {"allow-lag", no_argument, 0, O_ALLOW_LAG},
         {"model", required_argument, 0, O_MODEL},
+        {"changed-since", required_argument, 0, O_CHANGED_SINCE},
         {0, 0, 0, 0}};
     cli_common_t cc = {0};
     const char *quarter_s = NULL, *format = "md", *tpl_file = NULL, *tpl_dir = NULL;
-    const char *out_path = NULL, *model_path = NULL, *templates = NULL;
+    const char *out_path = NULL, *model_path = NULL, *templates = NULL, *since_s = NULL;
+    int64_t since_ms = 0;
     char err[1024], dirbuf[PATH_MAX], qbuf[16], warning[512];
     json_t *model = NULL;
     json_error_t jerr;
@@ -231,6 +266,7 @@ int cmd_report(int argc, char **argv)
         case O_OUT: out_path = optarg; break;
         case O_ALLOW_LAG: allow_lag = 1; break;
         case O_MODEL: model_path = optarg; break;
+        case O_CHANGED_SINCE: since_s = optarg; break;
         default: return cli_usage_error("report", "see `docbus help report`");
         }
     }
@@ -242,6 +278,8 @@ int cmd_report(int argc, char **argv)
         return cli_usage_error("report", "%s", err);
     if (strcmp(format, "md") && strcmp(format, "html") && strcmp(format, "json"))
         return cli_usage_error("report", "--format %s: expected md, html or json", format);
+    if (since_s && vn_time_parse(since_s, &since_ms, err, sizeof err))
+        return cli_usage_error("report", "--changed-since: %s", err);
     if (tpl_file && tpl_dir)
         return cli_usage_error("report", "--template and --template-dir exclude each other");
 
@@ -292,6 +330,8 @@ int cmd_report(int argc, char **argv)
             cli_err("report", "warning: rendering with %" PRId64 " input messages not yet counted",
                     lag);
     }
+    if (since_s)
+        mark_changed_since(model, since_ms, since_s);
     if (!json_is_true(json_object_get(model, "has_data"))) {
         const char *mq = json_string_value(json_object_get(model, "quarter"));
         cli_err("report", "no data for %s", mq ? mq : quarter_s);

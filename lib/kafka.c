@@ -7,6 +7,21 @@
 
 #include "error.h"
 
+/* The last client-level error librdkafka reported (authentication, TLS, transport).
+ * rd_kafka_metadata only says "transport error" after its timeout; the error callback
+ * knows the real reason at once. One slot per process: docbus clients share a cause. */
+static struct {
+    volatile int err;
+    char reason[512];
+} last_error;
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk, (void)opaque;
+    last_error.err = err;
+    snprintf(last_error.reason, sizeof last_error.reason, "%s", reason);
+}
+
 /* Sets key=value unless the user configured key already. */
 static int set_default(rd_kafka_conf_t *conf, const db_config_t *cfg, const char *key,
                        const char *value, char *errstr, size_t errstr_size)
@@ -43,6 +58,7 @@ rd_kafka_t *kafka_producer_new(const db_config_t *cfg, const char *transactional
         goto fail;
     if (dr_msg_cb)
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, opaque);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
     if (!rk)
@@ -73,6 +89,7 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
         goto fail;
     if (rebalance_cb)
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, opaque);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
     if (!rk)
@@ -111,21 +128,50 @@ kafka_fail_t kafka_classify(rd_kafka_resp_err_t err)
 kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
-    kafka_fail_t f;
-    if (!err) {
-        rd_kafka_metadata_destroy(md);
-        return KAFKA_FAIL_NONE;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    int waited = 0;
+    last_error.err = 0;
+    /* Short slices, serving the error callback in between: a refused login or an
+     * untrusted certificate is reported as soon as librdkafka knows it. */
+    while (waited < timeout_ms) {
+        int slice = timeout_ms - waited < 500 ? timeout_ms - waited : 500;
+        err = rd_kafka_metadata(rk, 0, NULL, &md, slice);
+        if (!err) {
+            rd_kafka_metadata_destroy(md);
+            return KAFKA_FAIL_NONE;
+        }
+        waited += slice;
+        rd_kafka_poll(rk, 0);
+        if (last_error.err == RD_KAFKA_RESP_ERR__AUTHENTICATION || last_error.err == RD_KAFKA_RESP_ERR__SSL)
+            break;
+        if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT)
+            break;
     }
-    f = kafka_classify(err);
-    if (f == KAFKA_FAIL_UNREACHABLE)
+    switch (last_error.err) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        snprintf(errstr, errstr_size, "the broker refused authentication (%s); check "
+                 "sasl.username, sasl.password and sasl.mechanisms", last_error.reason);
+        return KAFKA_FAIL_AUTH;
+    case RD_KAFKA_RESP_ERR__SSL:
+        snprintf(errstr, errstr_size, "TLS handshake with the broker failed (%s); check the "
+                 "broker certificate against ssl.ca.location", last_error.reason);
+        return KAFKA_FAIL_UNREACHABLE;
+    default:
+        break;
+    }
+    if (last_error.err && strstr(last_error.reason, "security.protocol")) {
+        snprintf(errstr, errstr_size, "the broker closed the connection (%s); check "
+                 "security.protocol (SASL_SSL for a TLS listener)", last_error.reason);
+        return KAFKA_FAIL_UNREACHABLE;
+    }
+    if (kafka_classify(err) == KAFKA_FAIL_UNREACHABLE || err == RD_KAFKA_RESP_ERR__TIMED_OUT)
         snprintf(errstr, errstr_size,
                  "no Kafka broker answered within %d ms (%s); check bootstrap.servers and "
                  "that the broker runs (local: deploy/kafka/local.sh start)",
-                 timeout_ms, rd_kafka_err2str(err));
+                 timeout_ms, last_error.err ? last_error.reason : rd_kafka_err2str(err));
     else
         snprintf(errstr, errstr_size, "Kafka metadata request failed: %s", rd_kafka_err2str(err));
-    return f;
+    return kafka_classify(err) == KAFKA_FAIL_AUTH ? KAFKA_FAIL_AUTH : KAFKA_FAIL_UNREACHABLE;
 }
 
 int kafka_ensure_topics(rd_kafka_t *rk, const char **names, int n, int partitions,

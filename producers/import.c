@@ -138,7 +138,7 @@ int cmd_import(int argc, char **argv)
     sub = submitter_new(cfg, on_fail, &im, &broker_down, errstr, sizeof errstr);
     if (!sub) {
         cli_err("import", "%s", errstr);
-        rc = broker_down ? EXIT_BROKER : EXIT_CONFIG;
+        rc = broker_down == 2 ? EXIT_AUTH : broker_down ? EXIT_BROKER : EXIT_CONFIG;
         goto out;
     }
     while ((n = getline(&line, &cap, in)) != -1) {

@@ -49,8 +49,9 @@ submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     {
         /* Fail fast with a clear message rather than queueing into the void. */
         rd_kafka_t *rk = publisher_rk(s->pub);
-        if (kafka_check(rk, 10000, errstr, errstr_size) != KAFKA_FAIL_NONE) {
-            *broker_down = 1;
+        kafka_fail_t f = kafka_check(rk, 10000, errstr, errstr_size);
+        if (f != KAFKA_FAIL_NONE) {
+            *broker_down = f == KAFKA_FAIL_AUTH ? 2 : 1;
             goto fail;
         }
     }
@@ -184,7 +185,7 @@ int submit_one(const char *cmd, const cli_common_t *cc, body_type_t t, json_t *r
     s = submitter_new(cfg, one_failed, failure, &broker_down, errstr, sizeof errstr);
     if (!s) {
         cli_err(cmd, "%s", errstr);
-        rc = broker_down ? EXIT_BROKER : EXIT_CONFIG;
+        rc = broker_down == 2 ? EXIT_AUTH : broker_down ? EXIT_BROKER : EXIT_CONFIG;
         goto out;
     }
     rc = submitter_add(s, t, rec, 1, id, sizeof id, errstr, sizeof errstr);

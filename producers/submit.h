@@ -14,7 +14,8 @@
 typedef struct submitter submitter_t;
 
 /* Returns a submitter publishing with cfg, or NULL with errstr (a config or PKI problem:
- * exit EXIT_CONFIG; a broker problem: EXIT_BROKER, told apart by *broker_down). */
+ * exit EXIT_CONFIG; a broker problem: EXIT_BROKER, told apart by *broker_down = 1;
+ * authentication or authorisation refused: EXIT_AUTH, *broker_down = 2). */
 submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
                            int *broker_down, char *errstr, size_t errstr_size);
 
