@@ -137,26 +137,77 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
 
+static int remember_topic(publisher_t *p, const char *topic)
+{
+    char **known = realloc(p->known_topics, (p->nknown + 1) * sizeof *known);
+    if (!known)
+        return DB_ERR_NOMEM;
+    p->known_topics = known;
+    if (!(p->known_topics[p->nknown] = strdup(topic)))
+        return DB_ERR_NOMEM;
+    p->nknown++;
+    return 0;
+}
+
+int publisher_ensure_topics(publisher_t *p, const char *const *suffixes, int n, char *errstr,
+                            size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    const char **missing = calloc((size_t)n + 1, sizeof *missing);
+    char **names = calloc((size_t)n + 1, sizeof *names);
+    int nmissing = 0, rc = 0;
+    if (!missing || !names) {
+        rc = DB_ERR_NOMEM;
+        goto out;
+    }
+    /* One metadata request and at most one CreateTopics for all of them, instead of a
+     * round trip per topic on first use. */
+    if (rd_kafka_metadata(p->rk, 1, NULL, &md, 10000)) {
+        snprintf(errstr, errstr_size, "cannot list the broker's topics");
+        rc = DB_ERR_KAFKA;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char topic[512];
+        int exists = 0;
+        config_topic(p->cfg, suffixes[i], topic, sizeof topic);
+        for (int t = 0; t < md->topic_cnt && !exists; t++)
+            exists = !strcmp(md->topics[t].topic, topic) && !md->topics[t].err;
+        if (!(names[i] = strdup(topic))) {
+            rc = DB_ERR_NOMEM;
+            goto out;
+        }
+        if (!exists)
+            missing[nmissing++] = names[i];
+    }
+    if (nmissing && (rc = kafka_ensure_topics(p->rk, missing, nmissing,
+                                              strstr(missing[0], "inbox.") ? 2 : 4, NULL, 0,
+                                              errstr, errstr_size)))
+        goto out;
+    for (int i = 0; i < n && !rc; i++)
+        rc = remember_topic(p, names[i]);
+out:
+    if (names)
+        for (int i = 0; i < n; i++)
+            free(names[i]);
+    free(names);
+    free(missing);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
 /* Makes sure topic exists (created once per publisher; existing topics untouched). */
 static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t errstr_size)
 {
     const char *names[1] = {topic};
-    char **known;
     int partitions = strstr(topic, "inbox.") ? 2 : 4;
     for (size_t i = 0; i < p->nknown; i++)
         if (!strcmp(p->known_topics[i], topic))
             return 0;
     if (kafka_ensure_topics(p->rk, names, 1, partitions, NULL, 0, errstr, errstr_size))
         return DB_ERR_KAFKA;
-    known = realloc(p->known_topics, (p->nknown + 1) * sizeof *known);
-    if (!known)
-        return DB_ERR_NOMEM;
-    p->known_topics = known;
-    p->known_topics[p->nknown] = strdup(topic);
-    if (!p->known_topics[p->nknown])
-        return DB_ERR_NOMEM;
-    p->nknown++;
-    return 0;
+    return remember_topic(p, topic);
 }
 
 /* Produces one copy of m to topic; waits for queue space instead of dropping. */
