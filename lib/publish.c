@@ -149,51 +149,19 @@ static int remember_topic(publisher_t *p, const char *topic)
     return 0;
 }
 
-int publisher_ensure_topics(publisher_t *p, const char *const *suffixes, int n, char *errstr,
-                            size_t errstr_size)
+int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
-    const char **missing = calloc((size_t)n + 1, sizeof *missing);
-    char **names = calloc((size_t)n + 1, sizeof *names);
-    int nmissing = 0, rc = 0;
-    if (!missing || !names) {
-        rc = DB_ERR_NOMEM;
-        goto out;
-    }
-    /* One metadata request and at most one CreateTopics for all of them, instead of a
-     * round trip per topic on first use. */
+    const char *prefix = config_get(p->cfg, "docbus.topic.prefix", "docbus.");
+    int rc = 0;
     if (rd_kafka_metadata(p->rk, 1, NULL, &md, 10000)) {
         snprintf(errstr, errstr_size, "cannot list the broker's topics");
-        rc = DB_ERR_KAFKA;
-        goto out;
+        return DB_ERR_KAFKA;
     }
-    for (int i = 0; i < n; i++) {
-        char topic[512];
-        int exists = 0;
-        config_topic(p->cfg, suffixes[i], topic, sizeof topic);
-        for (int t = 0; t < md->topic_cnt && !exists; t++)
-            exists = !strcmp(md->topics[t].topic, topic) && !md->topics[t].err;
-        if (!(names[i] = strdup(topic))) {
-            rc = DB_ERR_NOMEM;
-            goto out;
-        }
-        if (!exists)
-            missing[nmissing++] = names[i];
-    }
-    if (nmissing && (rc = kafka_ensure_topics(p->rk, missing, nmissing,
-                                              strstr(missing[0], "inbox.") ? 2 : 4, NULL, 0,
-                                              errstr, errstr_size)))
-        goto out;
-    for (int i = 0; i < n && !rc; i++)
-        rc = remember_topic(p, names[i]);
-out:
-    if (names)
-        for (int i = 0; i < n; i++)
-            free(names[i]);
-    free(names);
-    free(missing);
-    if (md)
-        rd_kafka_metadata_destroy(md);
+    for (int t = 0; t < md->topic_cnt && !rc; t++)
+        if (!md->topics[t].err && !strncmp(md->topics[t].topic, prefix, strlen(prefix)))
+            rc = remember_topic(p, md->topics[t].topic);
+    rd_kafka_metadata_destroy(md);
     return rc;
 }
 

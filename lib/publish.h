@@ -39,10 +39,9 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
                   int ntopics, const uint8_t *body, size_t body_len, int64_t ref,
                   char *errstr, size_t errstr_size);
 
-/* Makes sure the topics of these suffixes ("inbox.<CODE>", "events") exist, with one
- * metadata request and at most one creation request for all. Returns 0 or DB_ERR_KAFKA. */
-int publisher_ensure_topics(publisher_t *p, const char *const *suffixes, int n, char *errstr,
-                            size_t errstr_size);
+/* Learns, with one metadata request, which docbus topics exist already, so records for
+ * them need no creation round trip. Returns 0 or DB_ERR_KAFKA. */
+int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size);
 
 /* Serves delivery reports and batch lingering for up to timeout_ms. */
 void publisher_poll(publisher_t *p, int timeout_ms);

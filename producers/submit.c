@@ -26,30 +26,6 @@ struct submitter {
     uint8_t *buf;
 };
 
-/* Every unit of the registry has an inbox, and events go to one topic: make sure they
- * all exist up front, in one request. */
-static int prepare_topics(submitter_t *s, char *errstr, size_t errstr_size)
-{
-    size_t n = units_count(s->units);
-    char (*names)[UNIT_CODE_MAX + 8] = calloc(n + 1, sizeof *names);
-    const char **suffixes = calloc(n + 1, sizeof *suffixes);
-    int rc = DB_ERR_NOMEM;
-    if (names && suffixes) {
-        for (size_t i = 0; i < n; i++) {
-            snprintf(names[i], sizeof names[i], "inbox.%s", units_at(s->units, i)->code);
-            suffixes[i] = names[i];
-        }
-        rc = publisher_ensure_topics(s->pub, suffixes, (int)n, errstr, errstr_size);
-        if (!rc) {
-            const char *events[] = {"events"};
-            rc = publisher_ensure_topics(s->pub, events, 1, errstr, errstr_size);
-        }
-    }
-    free(names);
-    free(suffixes);
-    return rc;
-}
-
 submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
                            int *broker_down, char *errstr, size_t errstr_size)
 {
@@ -79,7 +55,10 @@ submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
             goto fail;
         }
     }
-    if (prepare_topics(s, errstr, errstr_size)) {
+    /* Topics that already exist are known after one metadata request; a missing one
+     * is created when its first record comes (a fresh deployment creates them all
+     * at once with `docbus topics apply`). */
+    if (publisher_learn_topics(s->pub, errstr, errstr_size)) {
         *broker_down = 1;
         goto fail;
     }
