@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "batch.h"
 #include "codec.h"
@@ -57,6 +58,18 @@ int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *ou
                               out->content_len, errstr, errstr_size);
     if (rc)
         return rc;
+    {
+        /* The signed body type and the body's schema must agree, or a Status could be
+         * passed off as a Document (older versions keep the record's full name). */
+        const char *name = schemas_name_by_fingerprint(out->content.body_fingerprint);
+        const char *want = body_type_schema(out->content.body_type);
+        if (!name || !want || strcmp(name, want)) {
+            snprintf(errstr, errstr_size, "%s seq %lld: body type %s but body schema %s",
+                     out->content.producer, (long long)out->content.seq, want ? want : "?",
+                     name ? name : "unknown");
+            return name ? DB_ERR_BAD_CONTENT : DB_ERR_UNKNOWN_SCHEMA;
+        }
+    }
     return body_decoder_read(v->bodies, out->content.body_fingerprint, out->content.body,
                              out->content.body_len, &out->body, errstr, errstr_size);
 }
