@@ -30,7 +30,8 @@ int cli_common_opt(cli_common_t *cc, int opt, const char *arg, const char *cmd)
         cc->verbose = 1;
         return 1;
     case 'h':
-        cli_help(cmd, stdout);
+        if (cli_help(cmd, stdout))
+            printf("usage: docbus %s [options] (see `docbus help`)\n", cmd);
         return 2;
     case '?':
         cli_usage_error(cmd, "see `docbus help %s`", cmd);
