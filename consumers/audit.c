@@ -103,6 +103,8 @@ static int cmp_part(const void *x, const void *y)
 static struct part *find_part(struct run *r, const char *topic, int32_t partition)
 {
     struct part key = {.topic = (char *)topic, .partition = partition};
+    if (!r->nparts)
+        return NULL;
     return bsearch(&key, r->parts, r->nparts, sizeof key, cmp_part);
 }
 
@@ -177,7 +179,8 @@ static int plan(struct run *r, const char *topics_list)
         rc = EXIT_CONFIG;
         goto out;
     }
-    qsort(r->parts, r->nparts, sizeof *r->parts, cmp_part);
+    if (r->nparts)
+        qsort(r->parts, r->nparts, sizeof *r->parts, cmp_part);
     if (r->from_ms != AUDIT_TIME_OPEN_START && r->nparts) {
         /* Facts are counted by their own time, but a fact is only produced after it
          * happened: reading from Kafka time from - slack to the end finds every message

@@ -193,15 +193,17 @@ static int rewrite(const char *in, const char *out, const char *op, const char *
     content_t c;
     proof_t p;
     char err[512];
+    int rc = 1;
     if (!buf || envelope_read(buf, len, &c, &p, &cav, &clen, err, sizeof err)) {
         fprintf(stderr, "forge: %s: not an envelope\n", in);
-        return 1;
+        goto out;
     }
     if (!strcmp(op, "flip-body")) {
         /* a byte in the middle of the body: the envelope still parses, the leaf changes */
         memcpy(o, buf, len);
         o[(c.body - buf) + c.body_len / 2] ^= 0x01;
-        return spit(out, o, len);
+        rc = spit(out, o, len);
+        goto out;
     }
     if (!strcmp(op, "flip-sig")) {
         p.signature[10] ^= 0x01;
@@ -213,7 +215,7 @@ static int rewrite(const char *in, const char *out, const char *op, const char *
         size_t hl = 0, siglen = 64, ctxlen = strlen(BATCH_SIG_CONTEXT) + 1;
         if (pki_key_load(keyf, &key, err, sizeof err) || pki_cert_load(certf, &cert, err, sizeof err)) {
             fprintf(stderr, "forge: %s\n", err);
-            return 1;
+            goto out;
         }
         pki_cert_key_id(cert, p.header.key_id);
         memcpy(msg, BATCH_SIG_CONTEXT, ctxlen);
@@ -221,19 +223,24 @@ static int rewrite(const char *in, const char *out, const char *op, const char *
             EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
             EVP_DigestSign(ctx, p.signature, &siglen, msg, ctxlen + hl) != 1) {
             fprintf(stderr, "forge: signing failed\n");
-            return 1;
+            goto out;
         }
         EVP_MD_CTX_free(ctx);
         EVP_PKEY_free(key);
         X509_free(cert);
     } else {
-        return usage();
+        rc = usage();
+        goto out;
     }
     if (envelope_write(cav, clen, &p, o, ENVELOPE_MAX_BYTES, &outlen)) {
         fprintf(stderr, "forge: envelope_write failed\n");
-        return 1;
+        goto out;
     }
-    return spit(out, o, outlen);
+    rc = spit(out, o, outlen);
+out:
+    free(buf);
+    free(o);
+    return rc;
 }
 
 static int show(const char *in)
@@ -243,11 +250,12 @@ static int show(const char *in)
     content_t c;
     proof_t p;
     char err[256];
-    if (!buf || envelope_read(buf, len, &c, &p, NULL, NULL, err, sizeof err))
-        return 1;
-    printf("%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n", c.producer, c.seq, p.header.batch_seq,
-           p.header.created_at);
-    return 0;
+    int rc = !buf || envelope_read(buf, len, &c, &p, NULL, NULL, err, sizeof err);
+    if (!rc)
+        printf("%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n", c.producer, c.seq, p.header.batch_seq,
+               p.header.created_at);
+    free(buf);
+    return rc;
 }
 
 int main(int argc, char **argv)

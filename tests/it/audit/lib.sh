@@ -25,7 +25,8 @@ audit_setup() {
   done
   FORGE=$W/forge
   local cflags="-std=c11 -D_GNU_SOURCE -O1 -I$ROOT/lib"
-  case $OBJ in *build-san*) cflags="$cflags -fsanitize=address,undefined" ;; esac
+  case $OBJ in *build-san*) cflags="$cflags -fsanitize=address,undefined"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} ;; esac
   # shellcheck disable=SC2046
   gcc $cflags $(pkg-config --cflags rdkafka avro-c libcrypto jansson) -o "$FORGE" \
     "$ROOT/tests/it/audit/forge.c" "$OBJ"/lib/*.o "$OBJ"/gen/schemas_embedded.o \
