@@ -206,17 +206,10 @@ int cmd_acl(int argc, char **argv)
     const char *sub, *unit = NULL, *registry;
     char errstr[1024], buf[512];
     size_t nwant = 0;
-    int opt, rc = EXIT_FAIL, dry_run = 0, json = 0, prune = 0;
+    int early, opt, rc = EXIT_FAIL, dry_run = 0, json = 0, prune = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "njpCu:A:D:", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "acl");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "acl", CLI_COMMON_SHORT "njpCu:A:D:", longopts, &early)) > 0) {
         switch (opt) {
         case 'n': dry_run = 1; break;
         case 'j': json = 1; break;
@@ -227,6 +220,8 @@ int cmd_acl(int argc, char **argv)
         case 'D': o.auditor = optarg; break;
         }
     }
+    if (early >= 0)
+        return early;
     if (optind + 1 != argc)
         return cli_usage_error("acl", "expected one of apply, list, revoke");
     sub = argv[optind];

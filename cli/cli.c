@@ -41,6 +41,24 @@ int cli_common_opt(cli_common_t *cc, int opt, const char *arg, const char *cmd)
     }
 }
 
+int cli_getopt(cli_common_t *cc, int argc, char **argv, const char *cmd, const char *shortopts,
+               const struct option *longopts, int *early)
+{
+    int opt;
+    *early = -1;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int r = cli_common_opt(cc, opt, optarg, cmd);
+        if (r == 1)
+            continue;
+        if (r == 2 || r < 0) {
+            *early = r == 2 ? EXIT_OK : EXIT_USAGE;
+            return -1;
+        }
+        return opt;
+    }
+    return -1;
+}
+
 db_config_t *cli_config(const cli_common_t *cc)
 {
     char errstr[512];

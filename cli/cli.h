@@ -2,6 +2,7 @@
 #ifndef DOCBUS_CLI_H
 #define DOCBUS_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include "config.h"
 
@@ -41,6 +42,13 @@ typedef struct cli_common {
  * -1 after printing an error (the command then exits EXIT_USAGE). 'h' prints the
  * command's help and returns 2 (the command then exits EXIT_OK). */
 int cli_common_opt(cli_common_t *cc, int opt, const char *arg, const char *cmd);
+
+/* getopt_long for docbus commands: handles the common options itself and returns the
+ * next command-specific option (> 0), or -1 when the options end. *early is set to -1
+ * when they ended normally, else to the exit code the command must return at once
+ * (EXIT_OK after printing --help, EXIT_USAGE after a usage error). */
+int cli_getopt(cli_common_t *cc, int argc, char **argv, const char *cmd, const char *shortopts,
+               const struct option *longopts, int *early);
 
 /* Builds the configuration: $DOCBUS_CONFIG or -c FILE, then each -X in order.
  * Returns a config or NULL after printing the error (exit EXIT_CONFIG). */

@@ -100,20 +100,13 @@ int cmd_inspect(int argc, char **argv)
     const char *topic = NULL, *file = NULL;
     long partition = 0, count = 1;
     long long offset = -1;
-    int opt, rc = EXIT_OK, all_valid = 1;
+    int early, opt, rc = EXIT_OK, all_valid = 1;
     char errstr[512];
     db_config_t *cfg = NULL;
     verifier_t *vf = NULL;
     json_avro_t *conv[3] = {0};
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "t:p:o:n:f:", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "inspect");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "inspect", CLI_COMMON_SHORT "t:p:o:n:f:", longopts, &early)) > 0) {
         switch (opt) {
         case 't': topic = optarg; break;
         case 'p': partition = strtol(optarg, NULL, 10); break;
@@ -122,6 +115,8 @@ int cmd_inspect(int argc, char **argv)
         case 'f': file = optarg; break;
         }
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("inspect", "unexpected argument \"%s\"", argv[optind]);
     if ((topic && offset < 0) || count < 1 || (topic && file))

@@ -81,15 +81,10 @@ int cmd_pki(int argc, char **argv)
     const char *dir = NULL, *unit = NULL, *name = NULL, *days_s = NULL, *at_s = NULL, *sub;
     char err[512], dirbuf[1024];
     db_config_t *cfg = NULL;
-    int opt, json = 0, days = PKI_DEFAULT_DAYS, rc, ret = EXIT_OK;
+    int early, opt, json = 0, days = PKI_DEFAULT_DAYS, rc, ret = EXIT_OK;
     int64_t at_ms = (int64_t)time(NULL) * 1000;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "pki");
-        if (r == 1)
-            continue;
-        if (r == 2 || r < 0)
-            return r == 2 ? EXIT_OK : EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "pki", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         switch (opt) {
         case O_DIR: dir = optarg; break;
         case O_UNIT: unit = optarg; break;
@@ -100,6 +95,8 @@ int cmd_pki(int argc, char **argv)
         default: return cli_usage_error("pki", "see `docbus help pki`");
         }
     }
+    if (early >= 0)
+        return early;
     if (optind >= argc)
         return cli_usage_error("pki", "which action? init, issue, revoke or list");
     if (optind + 1 < argc)

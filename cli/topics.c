@@ -132,17 +132,10 @@ int cmd_topics(int argc, char **argv)
     const char *file = NULL, *registry;
     char errstr[1024];
     size_t n = 0;
-    int opt, rc = EXIT_FAIL, dry_run = 0, json = 0, rf = 0, clamped = 0;
+    int early, opt, rc = EXIT_FAIL, dry_run = 0, json = 0, rf = 0, clamped = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "njf:r:", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "topics");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "topics", CLI_COMMON_SHORT "njf:r:", longopts, &early)) > 0) {
         if (opt == 'n')
             dry_run = 1;
         else if (opt == 'j')
@@ -157,6 +150,8 @@ int cmd_topics(int argc, char **argv)
             rf = (int)v;
         }
     }
+    if (early >= 0)
+        return early;
     if (optind >= argc || strcmp(argv[optind], "apply") != 0)
         return cli_usage_error("topics", "expected `docbus topics apply [--dry-run]`");
     if (optind + 1 != argc)

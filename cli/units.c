@@ -12,25 +12,20 @@ int cmd_units(int argc, char **argv)
     static const struct option longopts[] = {CLI_COMMON_LONG, {"json", no_argument, 0, 'j'},
                                              {"codes", no_argument, 0, 'C'}, {0, 0, 0, 0}};
     cli_common_t cc = {0};
-    int opt, json = 0, codes = 0;
+    int early, opt, json = 0, codes = 0;
     char errstr[512];
     units_t *u = NULL;
     db_config_t *cfg;
     const char *path;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "units");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "units", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         if (opt == 'j')
             json = 1;
         else if (opt == 'C')
             codes = 1;
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("units", "unexpected argument \"%s\"", argv[optind]);
     if (!(cfg = cli_config(&cc)))

@@ -351,19 +351,12 @@ int cmd_inbox(int argc, char **argv)
         {"once", no_argument, 0, '1'}, {0, 0, 0, 0}};
     cli_common_t cc = {0};
     struct inbox ib = {0};
-    int opt, once = 0, rc = EXIT_FAIL, broker_down = 0, round = 0, nparts = -1;
+    int early, opt, once = 0, rc = EXIT_FAIL, broker_down = 0, round = 0, nparts = -1;
     unsigned char at_end[256] = {0};
     char errstr[1024], group[300];
     rd_kafka_topic_partition_list_t *sub = NULL;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "u:o:", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "inbox");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "inbox", CLI_COMMON_SHORT "u:o:", longopts, &early)) > 0) {
         if (opt == 'u')
             ib.unit = optarg;
         else if (opt == 'o')
@@ -371,6 +364,8 @@ int cmd_inbox(int argc, char **argv)
         else if (opt == '1')
             once = 1;
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("inbox", "unexpected argument \"%s\"", argv[optind]);
     if (!(ib.cfg = cli_config(&cc)))

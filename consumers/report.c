@@ -247,17 +247,12 @@ int cmd_report(int argc, char **argv)
     json_error_t jerr;
     quarter_t q = 0;
     int64_t lag = 0;
-    int opt, allow_lag = 0, ret = EXIT_OK, rc;
+    int early, opt, allow_lag = 0, ret = EXIT_OK, rc;
     char *buf = NULL;
     size_t len = 0;
     FILE *ms = NULL;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "report");
-        if (r == 1)
-            continue;
-        if (r == 2 || r < 0)
-            return r == 2 ? EXIT_OK : EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "report", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         switch (opt) {
         case O_QUARTER: quarter_s = optarg; break;
         case O_FORMAT: format = optarg; break;
@@ -270,6 +265,8 @@ int cmd_report(int argc, char **argv)
         default: return cli_usage_error("report", "see `docbus help report`");
         }
     }
+    if (early >= 0)
+        return early;
     if (optind < argc)
         return cli_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
     if (!quarter_s && !model_path)

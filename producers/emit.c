@@ -33,22 +33,19 @@ int cmd_emit(int argc, char **argv)
     cli_common_t cc = {0};
     const char *unit = NULL, *kind = NULL, *id = NULL, *at = NULL;
     char now[40];
-    int opt, rc;
+    int early, opt, rc;
     json_t *fields = json_object(), *rec;
     db_config_t *cfg;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "emit");
-        if (r == 1)
-            continue;
-        if (r == 2 || r < 0) {
-            json_decref(fields);
-            return r == 2 ? EXIT_OK : EXIT_USAGE;
-        }
+    while ((opt = cli_getopt(&cc, argc, argv, "emit", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         if (opt == O_UNIT) unit = optarg;
         else if (opt == O_KIND) kind = optarg;
         else if (opt == O_ID) id = optarg;
         else if (opt == O_AT) at = optarg;
+    }
+    if (early >= 0) {
+        json_decref(fields);
+        return early;
     }
     for (int i = optind; i < argc; i++) {
         char *eq = strchr(argv[i], '=');

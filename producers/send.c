@@ -83,19 +83,12 @@ int cmd_send(int argc, char **argv)
     const char *from = NULL, *number = NULL, *notation = NULL, *type = "CONG_VAN",
                *subject = NULL, *date = NULL, *signer = NULL, *attach[32];
     json_t *doc = json_object(), *to = json_array(), *atts = json_array();
-    int opt, nattach = 0, rc;
+    int early, opt, nattach = 0, rc;
     char today[16], doc_id[512], errstr[256];
     db_config_t *cfg;
     int64_t inline_max;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "send");
-        if (r == 1)
-            continue;
-        if (r == 2 || r < 0) {
-            rc = r == 2 ? EXIT_OK : EXIT_USAGE;
-            goto out;
-        }
+    while ((opt = cli_getopt(&cc, argc, argv, "send", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         switch (opt) {
         case O_FROM: from = optarg; break;
         case O_TO: json_array_append_new(to, json_pack("{s:s}", "code", optarg)); break;
@@ -119,6 +112,10 @@ int cmd_send(int argc, char **argv)
             attach[nattach++] = optarg;
             break;
         }
+    }
+    if (early >= 0) {
+        rc = early;
+        goto out;
     }
     if (optind != argc) {
         rc = cli_usage_error("send", "unexpected argument \"%s\"", argv[optind]);

@@ -24,18 +24,11 @@ int cmd_status(int argc, char **argv)
                *dept = "";
     char sender[128], symbol[8], now[40];
     const char *comma;
-    int opt, rc;
+    int early, opt, rc;
     json_t *rec;
     db_config_t *cfg;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "status");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "status", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         switch (opt) {
         case O_DOC: doc = optarg; break;
         case O_CODE: code = optarg; break;
@@ -46,6 +39,8 @@ int cmd_status(int argc, char **argv)
         case O_DEPT: dept = optarg; break;
         }
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
     if (!doc || !code)
