@@ -704,6 +704,20 @@ static int run_online(struct run *r, const char *topics_list, const char *export
     if ((rc = plan(r, topics_list)))
         return rc;
     r->msg_topics = r->ntopics;
+    if (topics_list) {
+        /* compare only the count records whose source was read */
+        const char **names = malloc((r->nparts + 1) * sizeof *names);
+        size_t n = 0;
+        if (!names)
+            return EXIT_FAIL;
+        for (size_t i = 0; i < r->nparts; i++)
+            if (!n || strcmp(names[n - 1], r->parts[i].topic))
+                names[n++] = r->parts[i].topic;
+        rc = audit_only_topics(r->audit, names, n);
+        free(names);
+        if (rc)
+            return EXIT_FAIL;
+    }
     if (r->nparts == 0)
         audit_note(r->audit, "no topic matched (prefix %s): nothing to audit", r->prefix);
     if ((rc = read_parts(r, EVIDENCE_MESSAGE)))

@@ -112,6 +112,11 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
  * Returns the number of differences found, or DB_ERR_NOMEM. */
 int audit_compare_committed(audit_t *a);
 
+/* Limits audit_compare_committed to the records whose source topic is one of topics
+ * (copied), for an audit that read only some topics; figures, which sum every source,
+ * are then not compared. 0 or DB_ERR_NOMEM. */
+int audit_only_topics(audit_t *a, const char *const *topics, size_t n);
+
 /* Compares the recount with a report model (`docbus report --format json`: an object
  * {"quarter", "figures": {id: {"value", "quarter_value"?, "window"?}}} or an array of
  * them). Returns the number of differences, DB_ERR_NOMEM, or DB_ERR_INVALID with errstr
