@@ -32,7 +32,10 @@ static const struct {
      "                                Ed25519 key (mode 0600) and X.509 certificate for a unit;\n"
      "                                issuing again rotates the key, old certificates are kept\n"
      "  revoke --unit CODE            revoke the unit's current certificate (CRL)\n"
-     "  list [--json]                 the units, their certificates and status\n"},
+     "  list [--json]                 the units, their certificates and status\n"
+     "  publish                       put every unit certificate and the CRL on the compacted\n"
+     "                                <prefix>certs topic: verifiers then need only ca.crt\n"
+     "  revoke --at TIME              revoke as of TIME (messages signed before stay valid)\n"},
     {"send",
      "usage: docbus send --to CODE [--to CODE ...] --number N --notation X --subject TEXT\n"
      "                   --signer NAME [--from CODE] [--type CONG_VAN|QUYET_DINH|KE_HOACH|...]\n"

@@ -124,7 +124,9 @@ int cmd_inspect(int argc, char **argv)
                                "or --file FILE (- for stdin)");
     if (!(cfg = cli_config(&cc)))
         return EXIT_CONFIG;
-    vf = verifier_new(config_get(cfg, "docbus.pki.dir", "pki"), errstr, sizeof errstr);
+    /* Offline (--file) needs no broker: the PKI directory alone. */
+    vf = topic ? verifier_new_cfg(cfg, errstr, sizeof errstr)
+               : verifier_new(config_get(cfg, "docbus.pki.dir", "pki"), errstr, sizeof errstr);
     if (!vf) {
         cli_err("inspect", "%s", errstr);
         rc = EXIT_CONFIG;

@@ -1,5 +1,8 @@
 /* pki.c - `docbus pki`: create the root CA, issue, rotate and revoke unit certificates, list. */
+#include <dirent.h>
 #include <getopt.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "kafka.h"
 #include "pki.h"
 #include "quarter.h"
 
@@ -69,6 +73,97 @@ static int list_units(const char *dir, int json)
     return EXIT_OK;
 }
 
+/* Produces one PEM file's DER bytes to the certs topic: a certificate under
+ * "cert/<key id>", the CRL under "crl". Returns 0 or -1. */
+static int publish_file(rd_kafka_t *rk, const char *topic, const char *path, int is_crl)
+{
+    FILE *f = fopen(path, "r");
+    unsigned char *der = NULL;
+    char key[80] = "crl";
+    int len = -1, rc = -1;
+    if (!f)
+        return -1;
+    if (is_crl) {
+        X509_CRL *crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+        if (crl)
+            len = i2d_X509_CRL(crl, &der);
+        X509_CRL_free(crl);
+    } else {
+        X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+        uint8_t kid[32];
+        if (x && !pki_cert_key_id(x, kid)) {
+            strcpy(key, "cert/");
+            for (int i = 0; i < 32; i++)
+                sprintf(key + 5 + 2 * i, "%02x", kid[i]);
+            len = i2d_X509(x, &der);
+        }
+        X509_free(x);
+    }
+    fclose(f);
+    if (len > 0)
+        rc = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                               RD_KAFKA_V_VALUE(der, (size_t)len),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ? -1 : 0;
+    OPENSSL_free(der);
+    return rc;
+}
+
+/* `pki publish`: every unit certificate (current, superseded and revoked) and the CRL go
+ * to the compacted <prefix>certs topic, so verifiers need only the CA certificate. */
+static int publish_certs(const char *dir, const db_config_t *cfg, int verbose)
+{
+    char err[512], topic[256], path[2400], units[1100];
+    const char *changelog[] = {"cleanup.policy=compact"};
+    const char *names[1] = {topic};
+    rd_kafka_t *rk;
+    DIR *d;
+    struct dirent *e;
+    int n = 0, ret = EXIT_OK;
+    config_topic(cfg, "certs", topic, sizeof topic);
+    snprintf(units, sizeof units, "%s/units", dir);
+    if (!(d = opendir(units))) {
+        cli_err("pki", "no unit certificates in %s: run `docbus pki issue` first", units);
+        return EXIT_CONFIG;
+    }
+    rk = kafka_producer_new(cfg, NULL, NULL, NULL, err, sizeof err);
+    if (!rk || kafka_check(rk, 10000, err, sizeof err) != KAFKA_FAIL_NONE ||
+        kafka_ensure_topics(rk, names, 1, 1, changelog, 1, err, sizeof err)) {
+        cli_err("pki", "%s", err);
+        ret = rk ? EXIT_BROKER : EXIT_CONFIG;
+        goto out;
+    }
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".crt"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", units, e->d_name);
+        if (publish_file(rk, topic, path, 0)) {
+            cli_err("pki", "cannot publish %s", path);
+            ret = EXIT_FAIL;
+            goto out;
+        }
+        n++;
+    }
+    snprintf(path, sizeof path, "%s/crl.pem", dir);
+    if (publish_file(rk, topic, path, 1)) {
+        cli_err("pki", "cannot publish %s", path);
+        ret = EXIT_FAIL;
+        goto out;
+    }
+    if (rd_kafka_flush(rk, 30000)) {
+        cli_err("pki", "the broker did not acknowledge the certificates in 30 s");
+        ret = EXIT_BROKER;
+        goto out;
+    }
+    if (verbose >= 0)
+        fprintf(stderr, "docbus pki: published %d certificates and the CRL to %s\n", n, topic);
+out:
+    closedir(d);
+    if (rk)
+        rd_kafka_destroy(rk);
+    return ret;
+}
+
 int cmd_pki(int argc, char **argv)
 {
     enum { O_DIR = 256, O_UNIT, O_NAME, O_DAYS, O_JSON, O_AT };
@@ -98,7 +193,7 @@ int cmd_pki(int argc, char **argv)
     if (early >= 0)
         return early;
     if (optind >= argc)
-        return cli_usage_error("pki", "which action? init, issue, revoke or list");
+        return cli_usage_error("pki", "which action? init, issue, revoke, list or publish");
     if (optind + 1 < argc)
         return cli_usage_error("pki", "unexpected argument \"%s\"", argv[optind + 1]);
     sub = argv[optind];
@@ -157,8 +252,12 @@ int cmd_pki(int argc, char **argv)
         }
     } else if (!strcmp(sub, "list")) {
         ret = list_units(dir, json);
+    } else if (!strcmp(sub, "publish")) {
+        if (!cfg && !(cfg = cli_config(&cc)))
+            return EXIT_CONFIG;
+        ret = publish_certs(dir, cfg, cc.verbose);
     } else {
-        ret = cli_usage_error("pki", "unknown action \"%s\": expected init, issue, revoke or list", sub);
+        ret = cli_usage_error("pki", "unknown action \"%s\": expected init, issue, revoke, list or publish", sub);
     }
     config_destroy(cfg);
     return ret;

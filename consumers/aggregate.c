@@ -331,7 +331,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
 
     if ((rc = metrics_load(*metrics_path ? metrics_path : NULL, &a->metrics, errstr, errstr_size)))
         return EXIT_CONFIG;
-    a->verifier = verifier_new(config_get(a->cfg, "docbus.pki.dir", "pki"), errstr, errstr_size);
+    a->verifier = verifier_new_cfg(a->cfg, errstr, errstr_size);
     if (!a->verifier)
         return EXIT_CONFIG;
     a->seen = idset_new();

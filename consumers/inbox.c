@@ -384,7 +384,7 @@ int cmd_inbox(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    ib.verifier = verifier_new(config_get(ib.cfg, "docbus.pki.dir", "pki"), errstr, sizeof errstr);
+    ib.verifier = verifier_new_cfg(ib.cfg, errstr, sizeof errstr);
     if (!ib.verifier) {
         cli_err("inbox", "%s", errstr);
         rc = EXIT_CONFIG;

@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
 #include "batch.h"
+#include "config.h"
+#include "kafka.h"
 #include "codec.h"
 #include "error.h"
 #include "schema.h"
@@ -44,6 +49,62 @@ verifier_t *verifier_new(const char *pki_dir, char *errstr, size_t errstr_size)
     trust_t *trust = NULL;
     if (trust_load_pki(pki_dir, &trust, errstr, errstr_size))
         return NULL;
+    return verifier_new_trust(trust, errstr, errstr_size);
+}
+
+/* Adds one record of the certs topic to the trust store (kafka_read_to_end callback):
+ * "cert/<key id>" is a unit certificate (DER), "crl" the CA's CRL (DER). */
+static int load_cert_record(void *opaque, const rd_kafka_message_t *m, char *errstr,
+                            size_t errstr_size)
+{
+    trust_t *t = opaque;
+    if (!m->key || !m->payload)
+        return 0;
+    if (m->key_len > 5 && !memcmp(m->key, "cert/", 5))
+        return trust_add_cert_der(t, m->payload, m->len, errstr, errstr_size);
+    if (m->key_len == 3 && !memcmp(m->key, "crl", 3)) {
+        const unsigned char *p = m->payload;
+        X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)m->len);
+        int rc;
+        if (!crl) {
+            snprintf(errstr, errstr_size, "%s offset %lld: CRL does not decode",
+                     rd_kafka_topic_name(m->rkt), (long long)m->offset);
+            return DB_ERR_INVALID;
+        }
+        rc = trust_set_crl(t, crl, errstr, errstr_size);
+        X509_CRL_free(crl);
+        return rc;
+    }
+    return 0; /* "ca" and unknown keys: the trust anchor is only ever the local one */
+}
+
+verifier_t *verifier_new_cfg(const struct db_config *cfg, char *errstr, size_t errstr_size)
+{
+    const char *dir = config_get(cfg, "docbus.pki.dir", "pki");
+    char ca[1024], crl[1024], units[1024], topic[256];
+    struct stat sb;
+    trust_t *trust = NULL;
+    rd_kafka_t *rk;
+    int rc;
+    snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+    snprintf(crl, sizeof crl, "%s/crl.pem", dir);
+    snprintf(units, sizeof units, "%s/units", dir);
+    if (trust_load(ca, stat(crl, &sb) ? NULL : crl, stat(units, &sb) ? NULL : units, &trust,
+                   errstr, errstr_size))
+        return NULL;
+    rk = kafka_consumer_new(cfg, NULL, NULL, NULL, errstr, errstr_size);
+    if (!rk) {
+        trust_destroy(trust);
+        return NULL;
+    }
+    config_topic(cfg, "certs", topic, sizeof topic);
+    rc = kafka_read_to_end(rk, topic, load_cert_record, trust, errstr, errstr_size);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (rc && rc != DB_ERR_NOT_FOUND) {
+        trust_destroy(trust);
+        return NULL;
+    }
     return verifier_new_trust(trust, errstr, errstr_size);
 }
 

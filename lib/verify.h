@@ -27,6 +27,14 @@ typedef struct verified {
  * with errstr (exit EXIT_CONFIG). */
 verifier_t *verifier_new(const char *pki_dir, char *errstr, size_t errstr_size);
 
+/* Returns a verifier for the configuration cfg: the root CA (and, when present, the
+ * CRL and unit certificates) from docbus.pki.dir, plus every unit certificate and the
+ * newest CRL published on <prefix>certs (`docbus pki publish`). Only the CA must be
+ * local: certificates and CRLs are signed by it, so their transport needs no trust.
+ * NULL with errstr on error (exit EXIT_CONFIG). */
+struct db_config;
+verifier_t *verifier_new_cfg(const struct db_config *cfg, char *errstr, size_t errstr_size);
+
 /* Returns a verifier over an existing trust store (taken over: freed with the verifier). */
 verifier_t *verifier_new_trust(trust_t *trust, char *errstr, size_t errstr_size);
 
