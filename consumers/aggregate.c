@@ -19,6 +19,7 @@
 #include "idset.h"
 #include "kafka.h"
 #include "metrics.h"
+#include "record.h"
 #include "verify.h"
 
 #define TXN_MAX_MSGS 20000
@@ -40,7 +41,7 @@ struct agg {
     counts_t *counts;
     idset_t *seen;
     char counts_topic[256], seen_topic[256], rejected_topic[256], events_topic[256];
-    char inbox_prefix[256];
+    char inbox_prefix[256], prefix[200];
     rd_kafka_topic_partition_list_t *targets;   /* input partitions with end offsets at start */
     int until_caught_up, json, verbose;
     int need_rebuild;            /* 1: after an abort; -1: rebuilding failed (see fatal) */
@@ -168,23 +169,6 @@ static int on_fact(const metrics_fact_t *f, void *opaque)
     return counts_apply(a->counts, a->metrics, f, a->src, a->now, errstr, sizeof errstr);
 }
 
-/* Is this the copy of a document that counts it? Only the copy in the first recipient's
- * inbox does, so a document sent to three units is counted once. */
-static int counted_copy(struct agg *a, const rd_kafka_message_t *m, avro_value_t *doc)
-{
-    avro_value_t to, first, code;
-    const char *s;
-    size_t len, n = 0;
-    char want[512];
-    if (avro_value_get_by_name(doc, "to", &to, NULL) || avro_value_get_size(&to, &n) || n == 0 ||
-        avro_value_get_by_index(&to, 0, &first, NULL) ||
-        avro_value_get_by_name(&first, "code", &code, NULL) ||
-        avro_value_get_string(&code, &s, &len))
-        return 0;
-    snprintf(want, sizeof want, "%s%s", a->inbox_prefix, s);
-    return !strcmp(want, rd_kafka_topic_name(m->rkt));
-}
-
 /* Verifies and counts one input message (inside the open transaction). */
 static int process(struct agg *a, const rd_kafka_message_t *m)
 {
@@ -197,7 +181,7 @@ static int process(struct agg *a, const rd_kafka_message_t *m)
         reject(a, m, rc, errstr, NULL);
         return 0;
     }
-    if (v.content.body_type == BODY_DOCUMENT && !counted_copy(a, m, v.body)) {
+    if (!record_counted_copy(a->prefix, rd_kafka_topic_name(m->rkt), v.content.body_type, v.body)) {
         a->not_counted_copies++;
         return 0;
     }
@@ -328,6 +312,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     config_topic(a->cfg, "rejected", a->rejected_topic, sizeof a->rejected_topic);
     config_topic(a->cfg, "events", a->events_topic, sizeof a->events_topic);
     config_topic(a->cfg, "inbox.", a->inbox_prefix, sizeof a->inbox_prefix);
+    config_topic(a->cfg, "", a->prefix, sizeof a->prefix);
 
     if ((rc = metrics_load(*metrics_path ? metrics_path : NULL, &a->metrics, errstr, errstr_size)))
         return EXIT_CONFIG;
@@ -419,6 +404,9 @@ int cmd_aggregate(int argc, char **argv)
         cli_err("aggregate", "%s", errstr);
         goto out;
     }
+    if (a.until_caught_up && a.targets->cnt == 0 && a.verbose >= 0)
+        cli_err("aggregate", "no input topics yet (%s* or %s): nothing to count",
+                a.inbox_prefix, a.events_topic);
     if (a.until_caught_up && caught_up(&a, &lag)) {
         rc = EXIT_OK;
         goto summary;

@@ -1,5 +1,6 @@
 /* audit.c - the Kafka-free audit core: verify, continuity, replay, recount, compare. */
 #include "audit.h"
+#include "record.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -439,24 +440,6 @@ void audit_destroy(audit_t *a)
 
 /* ---- counting, mirroring consumers/aggregate.c ------------------------------------ */
 
-int audit_counted_copy(const char *topic_prefix, const char *topic, body_type_t bt,
-                       avro_value_t *body)
-{
-    avro_value_t to, first, code;
-    const char *s;
-    size_t len, n = 0, plen = strlen(topic_prefix);
-    if (bt != BODY_DOCUMENT)
-        return 1;
-    if (avro_value_get_by_name(body, "to", &to, NULL) || avro_value_get_size(&to, &n) || n == 0 ||
-        avro_value_get_by_index(&to, 0, &first, NULL) ||
-        avro_value_get_by_name(&first, "code", &code, NULL) ||
-        avro_value_get_string(&code, &s, &len))
-        return 0;
-    /* topic == prefix "inbox." code; len counts the NUL */
-    return !strncmp(topic, topic_prefix, plen) && !strncmp(topic + plen, "inbox.", 6) &&
-           !strcmp(topic + plen + 6, s);
-}
-
 static int on_fact(const metrics_fact_t *f, void *opaque)
 {
     audit_t *a = opaque;
@@ -475,7 +458,7 @@ static int count_message(audit_t *a, const audit_msg_t *msg, const verified_t *v
 {
     char errstr[512];
     int rc;
-    if (!audit_counted_copy(a->prefix, msg->topic, v->content.body_type, v->body)) {
+    if (!record_counted_copy(a->prefix, msg->topic, v->content.body_type, v->body)) {
         a->extra_copies++;
         return 0;
     }

@@ -149,11 +149,5 @@ const char *audit_class_name(audit_class_t c);
 /* Frees a; NULL is allowed. */
 void audit_destroy(audit_t *a);
 
-/* Is this the copy that counts? The aggregator counts a document only in its first
- * recipient's inbox (<prefix>inbox.<to[0].code>); statuses and events have one copy.
- * body is the decoded body of type bt, topic the topic it was read from. Shared by
- * `docbus aggregate` and `docbus audit`, so both count the same copy. Returns 1 or 0. */
-int audit_counted_copy(const char *topic_prefix, const char *topic, body_type_t bt,
-                       avro_value_t *body);
 
 #endif

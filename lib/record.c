@@ -301,3 +301,21 @@ const char *record_producer(body_type_t t, avro_value_t *v)
     }
     return NULL;
 }
+
+int record_counted_copy(const char *topic_prefix, const char *topic, body_type_t bt,
+                       avro_value_t *body)
+{
+    avro_value_t to, first, code;
+    const char *s;
+    size_t len, n = 0, plen = strlen(topic_prefix);
+    if (bt != BODY_DOCUMENT)
+        return 1;
+    if (avro_value_get_by_name(body, "to", &to, NULL) || avro_value_get_size(&to, &n) || n == 0 ||
+        avro_value_get_by_index(&to, 0, &first, NULL) ||
+        avro_value_get_by_name(&first, "code", &code, NULL) ||
+        avro_value_get_string(&code, &s, &len))
+        return 0;
+    /* topic == prefix "inbox." code; len counts the NUL */
+    return !strncmp(topic, topic_prefix, plen) && !strncmp(topic + plen, "inbox.", 6) &&
+           !strcmp(topic + plen + 6, s);
+}

@@ -33,4 +33,11 @@ int record_natural_key(body_type_t t, avro_value_t *v, char *buf, size_t size);
  * changes; NULL when v lacks the field. */
 const char *record_producer(body_type_t t, avro_value_t *v);
 
+/* Every fact is counted by exactly one partition: a document delivered to several
+ * inboxes counts only in the copy on topic_prefix "inbox." + its first recipient.
+ * Returns 1 when the copy on topic is the counted one (always for statuses and
+ * events), else 0. */
+int record_counted_copy(const char *topic_prefix, const char *topic, body_type_t bt,
+                        avro_value_t *body);
+
 #endif
