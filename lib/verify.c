@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -19,7 +20,18 @@ struct verifier {
     trust_t *trust;
     batch_verifier_t *bv;
     body_decoder_t *bodies;
+    const struct db_config *cfg;   /* set when certificates come from the certs topic */
+    int64_t certs_read_at;         /* monotonic ms of the last read of the certs topic */
 };
+
+#define CERTS_REFRESH_MS 5000
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 verifier_t *verifier_new_trust(trust_t *trust, char *errstr, size_t errstr_size)
 {
@@ -78,34 +90,45 @@ static int load_cert_record(void *opaque, const rd_kafka_message_t *m, char *err
     return 0; /* "ca" and unknown keys: the trust anchor is only ever the local one */
 }
 
+/* Adds what the certs topic holds now to trust. Returns 0 or a db_err_t. */
+static int read_certs_topic(const struct db_config *cfg, trust_t *trust, char *errstr,
+                            size_t errstr_size)
+{
+    char topic[256];
+    int rc;
+    rd_kafka_t *rk = kafka_consumer_new(cfg, NULL, NULL, NULL, errstr, errstr_size);
+    if (!rk)
+        return DB_ERR_KAFKA;
+    config_topic(cfg, "certs", topic, sizeof topic);
+    rc = kafka_read_to_end(rk, topic, load_cert_record, trust, errstr, errstr_size);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc == DB_ERR_NOT_FOUND ? 0 : rc;
+}
+
 verifier_t *verifier_new_cfg(const struct db_config *cfg, char *errstr, size_t errstr_size)
 {
+    verifier_t *v;
     const char *dir = config_get(cfg, "docbus.pki.dir", "pki");
-    char ca[1024], crl[1024], units[1024], topic[256];
+    char ca[1024], crl[1024], units[1024];
     struct stat sb;
     trust_t *trust = NULL;
-    rd_kafka_t *rk;
-    int rc;
     snprintf(ca, sizeof ca, "%s/ca.crt", dir);
     snprintf(crl, sizeof crl, "%s/crl.pem", dir);
     snprintf(units, sizeof units, "%s/units", dir);
     if (trust_load(ca, stat(crl, &sb) ? NULL : crl, stat(units, &sb) ? NULL : units, &trust,
                    errstr, errstr_size))
         return NULL;
-    rk = kafka_consumer_new(cfg, NULL, NULL, NULL, errstr, errstr_size);
-    if (!rk) {
+    if (read_certs_topic(cfg, trust, errstr, errstr_size)) {
         trust_destroy(trust);
         return NULL;
     }
-    config_topic(cfg, "certs", topic, sizeof topic);
-    rc = kafka_read_to_end(rk, topic, load_cert_record, trust, errstr, errstr_size);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    if (rc && rc != DB_ERR_NOT_FOUND) {
-        trust_destroy(trust);
-        return NULL;
+    v = verifier_new_trust(trust, errstr, errstr_size);
+    if (v) {
+        v->cfg = cfg;
+        v->certs_read_at = mono_ms();
     }
-    return verifier_new_trust(trust, errstr, errstr_size);
+    return v;
 }
 
 int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *out,
@@ -117,6 +140,15 @@ int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *ou
         return rc;
     rc = batch_verifier_check(v->bv, &out->content, &out->proof, out->content_avro,
                               out->content_len, errstr, errstr_size);
+    /* A unit added (or a key rotated) after we started: its certificate may be on the
+     * certs topic by now. Look again, at most every few seconds, then retry once. */
+    if (rc == DB_ERR_UNKNOWN_SIGNER && v->cfg && mono_ms() - v->certs_read_at >= CERTS_REFRESH_MS) {
+        char why[256];
+        v->certs_read_at = mono_ms();
+        if (!read_certs_topic(v->cfg, v->trust, why, sizeof why))
+            rc = batch_verifier_check(v->bv, &out->content, &out->proof, out->content_avro,
+                                      out->content_len, errstr, errstr_size);
+    }
     if (rc)
         return rc;
     {

@@ -27,4 +27,24 @@ aggregate_run a2.json "${CA[@]}" || die "second aggregate failed: $(cat a2.json.
 check_eq "signed after revocation: rejected, not counted" "0 1" "$(jq -r '"\(.counted) \(.rejected)"' a2.json)"
 kc_read "$(topic rejected)" > rejected.txt
 check_grep "rejected as cert_revoked" '"reason":"cert_revoked"' rejected.txt
+
+# A unit added while the aggregator runs: its certificate arrives on the certs topic and
+# the running aggregator picks it up, no restart.
+late=000.00.42.H29
+"$DOCBUS" aggregate "${DX[@]}" "${CA[@]}" -q > daemon.out 2> daemon.err &
+agg=$!
+IT_PIDS+=("$agg")
+sleep 6
+pki_issue "$PKI" "$late"
+db pki publish --dir "$PKI" -q || die "third publish failed"
+db emit --unit "$late" --kind PressBriefing --id B-3 --at 2018-02-03T09:00:00 articles_commended=2 > /dev/null ||
+  die "emit as the new unit failed"
+for i in $(seq 1 30); do
+  [ "$(db report --quarter 2018-Q1 --format json 2> /dev/null | jq -r '.figures["press.briefings"].value')" = 2 ] && break
+  sleep 1
+done
+kill -TERM "$agg"; wait "$agg"
+check_eq "daemon exit code after SIGTERM" 0 $?
+check_eq "new unit's message counted by the running aggregator" 2 \
+  "$(db report --quarter 2018-Q1 --format json | jq -r '.figures["press.briefings"].value')"
 it_done
