@@ -34,6 +34,8 @@ it_init() {
 # Stops background processes this test started (by pid) and removes the work dir.
 it_cleanup() {
     local p
+    [ "${BASH_SUBSHELL:-0}" = 0 ] || return 0
+    [ -s "$IT_DIR/.failed" ] && IT_FAILS=$(wc -l < "$IT_DIR/.failed")
     for p in "${IT_PIDS[@]}"; do kill -9 "$p" 2> /dev/null; done
     if [ "$IT_FAILS" = 0 ] && [ -z "${DOCBUS_TEST_KEEP:-}" ]; then
         cd / && rm -rf "$IT_DIR"
@@ -43,11 +45,17 @@ it_cleanup() {
 }
 
 note() { printf '%s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; IT_FAILS=$((IT_FAILS + 1)); }
+# fail also marks $IT_DIR/.failed, so a failure inside a subshell (a pipe) still counts.
+fail() {
+    printf 'FAIL: %s\n' "$*"
+    IT_FAILS=$((IT_FAILS + 1))
+    [ -n "${IT_DIR:-}" ] && echo "$*" >> "$IT_DIR/.failed"
+}
 die() { fail "$*"; exit 1; }
 
 # it_done: the verdict; exit 0 only when no check failed.
 it_done() {
+    [ "$IT_FAILS" = 0 ] && [ -s "$IT_DIR/.failed" ] && IT_FAILS=$(wc -l < "$IT_DIR/.failed")
     if [ "$IT_FAILS" = 0 ]; then
         note "$IT_NAME: ok"
         exit 0
@@ -171,14 +179,33 @@ topics_matching() {
     kcat -L -b "$BOOT" -J 2> /dev/null | jq -r '.topics[].topic' | grep -E -- "$1" | sort
 }
 
+# count_matching REGEX: "topic count" per topic whose name matches REGEX (librdkafka
+# regex), read from the beginning in one pass by a new throwaway consumer group.
+count_matching() {
+    kcat -b "$BOOT" -G "it-$IT_ID-read-$(date +%s%N)-$RANDOM" -X isolation.level=read_committed \
+        -X auto.offset.reset=earliest -e -q -f '%t\n' "$1" 2> /dev/null | sort | uniq -c |
+        awk '{print $2, $1}'
+}
+
+# total_matching REGEX: how many messages the topics matching REGEX hold together.
+total_matching() {
+    count_matching "$1" | awk '{n += $2} END {print n + 0}'
+}
+
 # inspect_topic TOPIC: every message of TOPIC through `docbus inspect`, one JSON per line.
+# Each partition must give as many messages as kcat sees there (one retry), or the test fails.
 inspect_topic() {
-    local t=$1 n p
-    n=$(topic_partitions "$t")
-    for ((p = 0; p < n; p++)); do
-        [ "$(kc_read "$t" -p "$p" -f 'x\n' | wc -l)" -gt 0 ] || continue
-        db inspect --topic "$t" --partition "$p" --offset 0 --count 100000000 2> /dev/null | jq -c .
-    done
+    local t=$1 p n got try
+    while read -r n p; do
+        for try in 1 2; do
+            db inspect --topic "$t" --partition "$p" --offset 0 --count "$n" 2> "$IT_DIR/inspect.err" |
+                jq -c . > "$IT_DIR/inspect.out"
+            got=$(wc -l < "$IT_DIR/inspect.out")
+            [ "$got" = "$n" ] && break
+        done
+        [ "$got" = "$n" ] || fail "docbus inspect gave $got of the $n messages of $t [$p]: $(tail -1 "$IT_DIR/inspect.err")"
+        cat "$IT_DIR/inspect.out"
+    done < <(kc_read "$t" -f '%p\n' | sort -n | uniq -c)
 }
 
 # aggregate_run OUT [ARGS]: `docbus aggregate --until-caught-up --json` (stdout to OUT,
@@ -296,5 +323,66 @@ out = [f"{f} {cum[f] if f in cumulative else inq[f]}" for f in counted]
 out += [f"{f} {len(distinct[f])}" for f in ("rating.units", "land.branches", "land.linked")]
 out += [f"{f}[{d}={k}] {v}" for (f, d, k), v in by.items() if v]
 print("\n".join(sorted(out)))
+EOF
+}
+
+# gen_jsonl SEED NDOCS NEVENTS: a valid, deterministic JSON Lines mix on stdout:
+# documents (1-3 recipients, 2017-Q3 .. 2018-Q2, some with statuses from their first
+# recipient) and events of every counted kind, spread over many units (so over many
+# inbox topics and partitions).
+gen_jsonl() {
+    python3 - "$1" "$2" "$3" "$("$DOCBUS" units | cut -f1,2 | tr '\t\n' ': ')" <<'EOF'
+import json, random, sys
+from datetime import date, timedelta
+seed, ndocs, nevents, reg = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rnd = random.Random(seed)
+units = [u.split(":") for u in reg.split()]
+codes = [c for c, k in units if k != "ward"]
+districts = [c for c, k in units if k == "district"]
+day0 = date(2017, 7, 1)
+span = (date(2018, 6, 30) - day0).days
+notations = ["STTTT-CNTT", "KH-UBND", "GM-SYT", "BC-STC", "TB-VP"]
+types = ["CONG_VAN", "QUYET_DINH", "KE_HOACH", "BAO_CAO", "THONG_BAO", "GIAY_MOI"]
+out = []
+numbers = {}
+for i in range(ndocs):
+    s = rnd.choice(codes)
+    d = day0 + timedelta(days=rnd.randrange(span))
+    numbers[s] = numbers.get(s, 0) + 1
+    num, nota = str(numbers[s]), rnd.choice(notations)
+    to = rnd.sample([c for c in codes if c != s], rnd.randint(1, 3))
+    doc_id = f"{s},{d:%Y/%m/%d},{num}/{nota}"
+    out.append({"type": "document", "doc_id": doc_id, "from": {"code": s},
+                "to": [{"code": c} for c in to], "number": num, "notation": nota,
+                "promulgation_date": d.isoformat(), "document_type": rnd.choice(types),
+                "subject": f"Văn bản thử số {i}", "signer": {"full_name": "Trần Thị B"}})
+    if rnd.random() < 0.15:
+        for code in ["S01", "S03"][: rnd.randint(1, 2)]:
+            out.append({"type": "status", "doc_id": doc_id, "from": to[0], "to": s, "code": code,
+                        "at": f"{d + timedelta(days=1)}T08:{rnd.randrange(60):02d}:00+07:00"})
+for i in range(nevents):
+    u = rnd.choice(codes)
+    t = f"{day0 + timedelta(days=rnd.randrange(span))}T{rnd.randrange(7, 18):02d}:{rnd.randrange(60):02d}:00"
+    k = rnd.randrange(10)
+    sector = rnd.choice(["INTERNET", "TELECOM", "PUBLISHING", "PRESS", "OTHER"])
+    detail = [
+        {"Rating": {"channel": "DEVICE", "level": "SATISFIED"}},
+        {"Rating": {"channel": "WEB", "level": "VERY_SATISFIED"}},
+        {"MailboxesIssued": {"count": rnd.randint(1, 40)}},
+        {"PressBriefing": {"topic": "Giao ban", "articles_commended": rnd.randint(0, 12)}},
+        {"PropagandaAssigned": {"topic": "Tuyên truyền", "items": rnd.randint(1, 9)}},
+        {"InspectionCheck": {"subject": f"Cơ sở {i}", "sector": sector,
+                             "outcome": rnd.choice(["COMPLIANT", "VIOLATION"])}},
+        {"PenaltyDecision": {"decision_no": f"{i}/QĐ-XPVPHC", "subject": f"Cơ sở {i}",
+                             "sector": sector, "amount_vnd": 500000 * rnd.randint(4, 40)}},
+        {"LandBranchJoined": {"district": rnd.choice(districts)}},
+        {"LandDatabaseLinked": {"district": rnd.choice(districts)}},
+        {"InspectionConcluded": {"subject": f"Kết luận {i}"}},
+    ][k]
+    out.append({"type": "event", "event_id": f"EV-{seed}-{i}", "unit": u, "occurred_at": t,
+                "detail": detail})
+rnd.shuffle(out)
+for r in out:
+    print(json.dumps(r, ensure_ascii=False))
 EOF
 }
