@@ -110,16 +110,28 @@ db() {
     "$DOCBUS" "$cmd" "${DX[@]}" "$@"
 }
 
+# db_bg OUT ERR CMD ARGS...: docbus in the background (stdout to OUT, stderr to ERR); its
+# own pid (not a subshell's, so signals reach docbus) goes to $pid and IT_PIDS.
+db_bg() {
+    local out=$1 err=$2 cmd=$3
+    shift 3
+    "$DOCBUS" "$cmd" "${DX[@]}" "$@" > "$out" 2> "$err" &
+    pid=$!
+    IT_PIDS+=("$pid")
+}
+
 # pki_new DIR: a root CA in DIR.
 pki_new() {
     "$DOCBUS" pki init --dir "$1" > /dev/null 2>&1 || die "pki init --dir $1"
 }
 
-# pki_issue DIR CODE...: a key and certificate for each unit.
+# pki_issue DIR CODE...: a key and certificate for each unit that has none in DIR yet
+# (issuing again would rotate the key).
 pki_issue() {
     local dir=$1 code
     shift
     for code in "$@"; do
+        [ -f "$dir/units/$code.crt" ] && continue
         "$DOCBUS" pki issue --dir "$dir" --unit "$code" --name "unit $code" > /dev/null 2>&1 ||
             die "pki issue --dir $dir --unit $code"
     done
@@ -214,6 +226,21 @@ aggregate_run() {
     local out=$1
     shift
     db aggregate --until-caught-up --json "$@" > "$out" 2> "$out.err"
+}
+
+# wait_caught_up SECONDS: waits until the aggregator group has committed every input
+# message (`docbus report` stops answering 9, lag); returns 0 when caught up in time.
+wait_caught_up() {
+    local end=$((SECONDS + $1)) rc
+    while [ $SECONDS -lt $end ]; do
+        db report --quarter 2018-Q1 --format json > /dev/null 2> "$IT_DIR/lag.err"
+        rc=$?
+        [ $rc = 0 ] && return 0
+        [ $rc = 9 ] || [ $rc = 8 ] || { cat "$IT_DIR/lag.err"; return 1; }
+        sleep 0.5
+    done
+    cat "$IT_DIR/lag.err"
+    return 1
 }
 
 # report_flat QUARTER: the report's figures as sorted lines "id value" and
@@ -348,7 +375,7 @@ numbers = {}
 for i in range(ndocs):
     s = rnd.choice(codes)
     d = day0 + timedelta(days=rnd.randrange(span))
-    numbers[s] = numbers.get(s, 0) + 1
+    numbers[s] = numbers.get(s, seed * 100000) + 1      # distinct doc ids across seeds
     num, nota = str(numbers[s]), rnd.choice(notations)
     to = rnd.sample([c for c in codes if c != s], rnd.randint(1, 3))
     doc_id = f"{s},{d:%Y/%m/%d},{num}/{nota}"
