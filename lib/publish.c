@@ -177,6 +177,8 @@ int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
 }
 
 /* Makes sure topic exists (created once per publisher; existing topics untouched). */
+static void check_fatal(publisher_t *p);
+
 static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t errstr_size)
 {
     const char *names[1] = {topic};
@@ -184,8 +186,15 @@ static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t 
     for (size_t i = 0; i < p->nknown; i++)
         if (!strcmp(p->known_topics[i], topic))
             return 0;
-    if (kafka_ensure_topics(p->rk, names, 1, partitions, NULL, 0, errstr, errstr_size))
-        return DB_ERR_KAFKA;
+    /* A broker restart is survived here like in delivery: retry (serving delivery
+     * reports) until the delivery deadline, then DB_ERR_KAFKA (exit 4). */
+    int64_t give_up = now_ms() + p->deadline_ms;
+    while (kafka_ensure_topics(p->rk, names, 1, partitions, NULL, 0, errstr, errstr_size)) {
+        if (now_ms() >= give_up)
+            return DB_ERR_KAFKA;
+        rd_kafka_poll(p->rk, 1000);
+        check_fatal(p);
+    }
     return remember_topic(p, topic);
 }
 
