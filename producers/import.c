@@ -165,7 +165,7 @@ int cmd_import(int argc, char **argv)
         }
         if (r) {
             cli_err("import", "line %llu: %s", (unsigned long long)im.lines, errstr);
-            rc = r == DB_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAIL;
+            rc = r == DB_ERR_CONFIG ? EXIT_CONFIG : r == DB_ERR_KAFKA ? EXIT_BROKER : EXIT_FAIL;
             goto finish;
         }
         im.valid++;
