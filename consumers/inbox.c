@@ -239,10 +239,15 @@ static int store_status(struct inbox *ib, json_t *meta)
     return 0;
 }
 
+/* Has doc_id been answered, or is its answer already queued in this round (a resend
+ * read in the same round as the first copy gets no second reply)? */
 static int replied(struct inbox *ib, const char *doc_id)
 {
     char name[600], path[1300];
     struct stat sb;
+    for (int i = 0; i < ib->npending; i++)
+        if (!strcmp(ib->pending[i], doc_id))
+            return 1;
     safe_name(doc_id, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s/.replied", ib->out, name);
     return !stat(path, &sb);
