@@ -38,7 +38,7 @@ static const struct {
      "  revoke --at TIME              revoke as of TIME (messages signed before stay valid)\n"},
     {"send",
      "usage: docbus send --to CODE [--to CODE ...] --number N --notation X --subject TEXT\n"
-     "                   --signer NAME [--from CODE] [--type CONG_VAN|QUYET_DINH|KE_HOACH|...]\n"
+     "                   --signer NAME [--position P] [--from CODE] [--type CONG_VAN|QUYET_DINH|KE_HOACH|...]\n"
      "                   [--date YYYY-MM-DD] [--place P] [--priority NORMAL|URGENT|VERY_URGENT|FLASH]\n"
      "                   [--due YYYY-MM-DD] [--summary TEXT] [--response-for DOC_ID] [--attach FILE]...\n"
      "Signs one document as --from (default docbus.unit) and delivers it to the inbox topic\n"
@@ -77,7 +77,8 @@ static const struct {
      "Statuses about documents CODE sent are kept under DIR/statuses/. Messages that fail\n"
      "verification are not stored: they go to docbus.rejected and are reported on stderr.\n"
      "Safe to kill and restart at any point: nothing is stored or answered twice.\n"
-     "  --once   stop when caught up (otherwise run until SIGINT/SIGTERM)\n"},
+     "  --once   stop when caught up (otherwise run until SIGINT/SIGTERM)\n"
+     "  --group G  consumer group (default docbus-inbox-CODE, the prefix the ACLs grant)\n"},
     {"aggregate",
      "usage: docbus aggregate [--until-caught-up] [--instance ID] [--json]\n"
      "Consumes every inbox topic and docbus.events (consumer group docbus.aggregate.group),\n"

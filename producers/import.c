@@ -190,11 +190,12 @@ finish:
     publisher_stats(submitter_publisher(sub), &st);
     if (!im.quiet)
         fprintf(stderr,
-                "docbus import: %llu lines, %llu valid, %llu rejected%s%s, %llu delivered, "
+                "docbus import: %llu lines, %llu valid, %llu rejected%s%s%s, %llu delivered, "
                 "%llu not delivered, %.1f s\n",
                 (unsigned long long)im.lines, (unsigned long long)im.valid,
                 (unsigned long long)im.rejected, im.rejected ? " (see " : "",
-                im.rejected ? im.rejects_path : "", (unsigned long long)st.delivered,
+                im.rejected ? im.rejects_path : "", im.rejected ? ")" : "",
+                (unsigned long long)st.delivered,
                 (unsigned long long)st.failed, now_s() - t0);
     if (json)
         printf("{\"lines\":%llu,\"valid\":%llu,\"rejected\":%llu,\"delivered\":%llu,"

@@ -81,7 +81,7 @@ int cmd_send(int argc, char **argv)
         {"response-for", required_argument, 0, O_RESPONSE_FOR}, {0, 0, 0, 0}};
     cli_common_t cc = {0};
     const char *from = NULL, *number = NULL, *notation = NULL, *type = "CONG_VAN",
-               *subject = NULL, *date = NULL, *signer = NULL, *attach[32];
+               *subject = NULL, *date = NULL, *signer = NULL, *position = "", *attach[32];
     json_t *doc = json_object(), *to = json_array(), *atts = json_array();
     int early, opt, nattach = 0, rc;
     char today[16], doc_id[512], errstr[256];
@@ -99,7 +99,7 @@ int cmd_send(int argc, char **argv)
         case O_DATE: date = optarg; break;
         case O_PLACE: json_object_set_new(doc, "promulgation_place", json_string(optarg)); break;
         case O_SIGNER: signer = optarg; break;
-        case O_POSITION: break;
+        case O_POSITION: position = optarg; break;
         case O_PRIORITY: json_object_set_new(doc, "priority", json_string(optarg)); break;
         case O_DUE: json_object_set_new(doc, "due_date", json_string(optarg)); break;
         case O_SUMMARY: json_object_set_new(doc, "content_summary", json_string(optarg)); break;
@@ -156,7 +156,7 @@ int cmd_send(int argc, char **argv)
     json_object_set_new(doc, "promulgation_date", json_string(date));
     json_object_set_new(doc, "document_type", json_string(type));
     json_object_set_new(doc, "subject", json_string(subject));
-    json_object_set_new(doc, "signer", json_pack("{s:s}", "full_name", signer));
+    json_object_set_new(doc, "signer", json_pack("{s:s, s:s}", "full_name", signer, "position", position));
     json_object_set(doc, "attachments", atts);
     config_destroy(cfg);
     rc = submit_one("send", &cc, BODY_DOCUMENT, doc);
