@@ -107,8 +107,16 @@ test-faults: all
 demo: all
 	$(Q)./deploy/demo.sh
 
-bench: all
-	$(Q)./tests/bench/bench.sh
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	$(Q)BUILD=$(BUILD) ./tests/bench/bench.sh $(BENCH_ARGS)
 
 fuzz: deps
 	$(Q)./tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: docbus against its physical peers on the local real broker,
+# each pair measured in the same run, repeated, median ratio (docbus rate / peer rate).
+#   tests/bench/bench.sh [--json] [--reps N]
+# Environment:
+#   BENCH_N       messages per micro-benchmark pair (default 50000)
+#   BENCH_SCALE   simulate --scale of the produce/aggregate/audit input (default 0.03,
+#                 ~87k records, ~128k Kafka messages)
+#   BENCH_REPS    repetitions of each pair (default 3, at least 3)
+#   BENCH_FULL=1  also the full hcmc-2018q1 pipeline at scale 1.0 (2.78M documents):
+#                 wall time and peak memory of import, aggregate, report (tens of minutes)
+#   DOCBUS_BOOTSTRAP  broker (default 127.0.0.1:39092; started with local.sh if down)
+# Writes the table to build/bench/latest.md (and latest.json); prints it (or the JSON).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+DOCBUS=$ROOT/$BUILD/docbus
+MICRO=$ROOT/$BUILD/bench/micro
+OUT=$ROOT/$BUILD/bench
+N=${BENCH_N:-50000}
+SCALE=${BENCH_SCALE:-0.03}
+REPS=${BENCH_REPS:-3}
+JSON=0
+BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --json) JSON=1 ;;
+    --reps) REPS=$2; shift ;;
+    *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$REPS" -ge 3 ] || REPS=3
+[ -x "$DOCBUS" ] || { echo "bench.sh: $DOCBUS not built (make)" >&2; exit 1; }
+[ -x "$MICRO" ] || make --no-print-directory "$BUILD/bench/micro" >&2 || exit 1
+for tool in kcat openssl python3; do
+  command -v $tool >/dev/null || { echo "bench.sh: $tool not found" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+WORK=$(mktemp -d "$OUT/work.XXXXXX")
+RES=$WORK/results.tsv          # row side rep rate peak_kb n unit
+: > "$RES"
+started_broker=0
+cleanup() {
+  [ $started_broker = 1 ] && ./deploy/kafka/local.sh stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { echo "bench: $*" >&2; }
+
+broker_up() {
+  timeout 5 kcat -b "$BOOT" -X allow.auto.create.topics=false -L -t __none -m 3 >/dev/null 2>&1
+}
+if ! broker_up; then
+  say "starting the local broker"
+  ./deploy/kafka/local.sh start >/dev/null || exit 1
+  started_broker=1
+  BOOT=127.0.0.1:39092
+fi
+
+# timed CMD...: runs CMD, sets T_WALL (s) and T_PEAK (KB, max resident set size).
+timed() {
+  local tf=$WORK/time.$$ rc
+  /usr/bin/time -f '%e %M' -o "$tf" "$@"
+  rc=$?
+  read -r T_WALL T_PEAK < "$tf"
+  return $rc
+}
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"; }
+
+# ---------------------------------------------------------------- input
+say "input: simulate --scale $SCALE, PKI for every producing unit"
+"$DOCBUS" simulate --scale "$SCALE" --seed 11 --out "$WORK/in.jsonl" || exit 1
+"$DOCBUS" simulate --scale 0.01 --seed 12 --out "$WORK/micro.jsonl" || exit 1
+"$DOCBUS" pki init --dir "$WORK/pki" >/dev/null 2>&1 || exit 1
+python3 - "$WORK/in.jsonl" > "$WORK/units.txt" <<'EOF'
+import json, sys
+u = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    t = r["type"]
+    u.add(r["from"]["code"] if t == "document" else r["from"] if t == "status" else r["unit"])
+print("\n".join(sorted(u)))
+EOF
+while read -r u; do
+  "$DOCBUS" pki issue --dir "$WORK/pki" --unit "$u" --name "Unit $u" >/dev/null 2>&1 || exit 1
+done < "$WORK/units.txt"
+read -r LINES MSGS < <(python3 -c '
+import json, sys
+n = m = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line); n += 1
+    m += len(r["to"]) if r["type"] == "document" else 1
+print(n, m)' "$WORK/in.jsonl")
+say "$LINES records -> $MSGS Kafka messages; $N messages per micro pair; $REPS repetitions"
+
+# ---------------------------------------------------------------- micro rows
+# micro ROW SIDE DIR [N]: runs one micro driver in this shell (T_PEAK stays visible)
+# and sets RATE.
+micro() {
+  RATE=""
+  timed "$MICRO" "$1" "$2" "$WORK/micro.jsonl" "${4:-$N}" "$3" > "$WORK/micro.out" || return 1
+  RATE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["per_s"])' "$WORK/micro.out")
+}
+SHM=/dev/shm/docbus-bench.$$
+[ -d /dev/shm ] || SHM=$WORK/shm
+for ((r = 1; r <= REPS; r++)); do
+  say "micro round $r"
+  micro sign docbus "$WORK/m" && record sign docbus $r "$RATE" "$T_PEAK" "$N" msg/s
+  micro sign peer "$WORK/m" && record sign peer $r "$RATE" "$T_PEAK" "$N" msg/s
+  micro sign docbus "$SHM" && record sign_tmpfs docbus $r "$RATE" "$T_PEAK" "$N" msg/s
+  micro sign peer "$WORK/m" && record sign_tmpfs peer $r "$RATE" "$T_PEAK" "$N" msg/s
+  micro verify docbus "$WORK/m" && record verify docbus $r "$RATE" "$T_PEAK" "$N" msg/s
+  micro verify peer "$WORK/m" && record verify peer $r "$RATE" "$T_PEAK" "$N" msg/s
+  # signatures: the batch signer at batch size 1 (state on tmpfs: the crypto, not the disk)
+  micro sigs docbus "$SHM" 5000 && record sigs docbus $r "$RATE" "$T_PEAK" 5000 sig/s
+  # "253 bits EdDSA (Ed25519)   0.0000s   0.0001s  35000.0  13700.0": sign/s, verify/s last
+  timed openssl speed -seconds 2 ed25519 > "$WORK/speed.txt" 2>/dev/null
+  sps=$(awk '/Ed25519/ && NF >= 4 { s = $(NF - 1) } END { print s }' "$WORK/speed.txt")
+  [ -n "$sps" ] && record sigs peer $r "$sps" "$T_PEAK" "openssl speed" sig/s
+done
+rm -rf "$SHM"
+
+# ---------------------------------------------------------------- broker rows
+# kcat peers use the producer settings docbus forces (idempotent, acks=all, lz4) and
+# values of the very sizes docbus produced; consumers read_committed like docbus.
+KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=10
+       -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
+have_audit=0
+"$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
+for ((r = 1; r <= REPS; r++)); do
+  P="bench$(date +%s)r$r."
+  X=(-X "bootstrap.servers=$BOOT" -X "docbus.pki.dir=$WORK/pki" -X "docbus.state.dir=$WORK/state$r"
+     -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
+  say "broker round $r (prefix $P)"
+  if timed "$DOCBUS" import -q "$WORK/in.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
+    record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+  else
+    say "import failed: $(tail -1 "$WORK/import.err")"
+  fi
+  # sizes of what docbus wrote, then the same number of values of the same sizes
+  kcat -b "$BOOT" -G "${P}sizes" -X auto.offset.reset=earliest -e -q -f '%S\n' \
+    "^${P//./\\.}inbox\\..*" "${P}events" > "$WORK/sizes.txt" 2>/dev/null
+  python3 - "$WORK/sizes.txt" "$WORK/values.txt" <<'EOF'
+import base64, os, sys
+# random base64 text (no newline): about as compressible as envelopes (hashes, signature, text)
+with open(sys.argv[2], "wb") as out:
+    for line in open(sys.argv[1]):
+        n = int(line)
+        out.write(base64.b64encode(os.urandom(n))[:n] + b"\n")
+EOF
+  kmsgs=$(wc -l < "$WORK/values.txt")
+  if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
+    record produce peer $r "$(python3 -c "print($kmsgs / $T_WALL)")" "$T_PEAK" "$kmsgs" msg/s
+  fi
+
+  if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
+    record aggregate docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+  else
+    say "aggregate failed: $(tail -1 "$WORK/agg.err")"
+  fi
+  if timed kcat -b "$BOOT" -G "${P}kcat-c" -X auto.offset.reset=earliest \
+       -X isolation.level=read_committed -e -q \
+       "^${P//./\\.}inbox\\..*" "${P}events" > /dev/null 2>&1; then
+    record aggregate peer $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+  fi
+  if [ $have_audit = 1 ]; then
+    if timed "$DOCBUS" audit -q --from 2010-01-01 "${X[@]}" > /dev/null 2> "$WORK/audit.err"; then
+      record audit docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+    else
+      say "audit exited non-zero: $(tail -1 "$WORK/audit.err")"
+    fi
+    if timed kcat -b "$BOOT" -G "${P}kcat-a" -X auto.offset.reset=earliest \
+         -X isolation.level=read_committed -e -q \
+         "^${P//./\\.}inbox\\..*" "${P}events" > /dev/null 2>&1; then
+      record audit peer $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+    fi
+  fi
+done
+
+# ---------------------------------------------------------------- full scale
+FULL=$WORK/full.tsv
+: > "$FULL"
+if [ "${BENCH_FULL:-0}" = 1 ]; then
+  say "full scale: simulate --scale 1.0"
+  P="benchfull$(date +%s)."
+  X=(-X "bootstrap.servers=$BOOT" -X "docbus.pki.dir=$WORK/pki" -X "docbus.state.dir=$WORK/statefull"
+     -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
+  timed "$DOCBUS" simulate --scale 1.0 --seed 1 --out "$WORK/full.jsonl" &&
+    printf 'simulate\t%s\t%s\n' "$T_WALL" "$T_PEAK" >> "$FULL"
+  while read -r u; do
+    "$DOCBUS" pki issue --dir "$WORK/pki" --unit "$u" --name "Unit $u" >/dev/null 2>&1
+  done < <(comm -13 "$WORK/units.txt" <(python3 -c '
+import json, sys
+u = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line); t = r["type"]
+    u.add(r["from"]["code"] if t == "document" else r["from"] if t == "status" else r["unit"])
+print("\n".join(sorted(u)))' "$WORK/full.jsonl"))
+  FLINES=$(wc -l < "$WORK/full.jsonl")
+  timed "$DOCBUS" import -q "$WORK/full.jsonl" "${X[@]}" &&
+    printf 'import (%s records)\t%s\t%s\n' "$FLINES" "$T_WALL" "$T_PEAK" >> "$FULL"
+  timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null &&
+    printf 'aggregate\t%s\t%s\n' "$T_WALL" "$T_PEAK" >> "$FULL"
+  timed "$DOCBUS" report --quarter 2018-Q1 --format json "${X[@]}" > "$OUT/full-report.json" &&
+    printf 'report\t%s\t%s\n' "$T_WALL" "$T_PEAK" >> "$FULL"
+  if [ $have_audit = 1 ]; then
+    timed "$DOCBUS" audit -q --from 2018-Q1 "${X[@]}" > /dev/null &&
+      printf 'audit 2018-Q1\t%s\t%s\n' "$T_WALL" "$T_PEAK" >> "$FULL"
+  fi
+  rm -f "$WORK/full.jsonl"
+fi
+
+# ---------------------------------------------------------------- table
+python3 - "$RES" "$FULL" "$OUT/latest.md" "$OUT/latest.json" "$JSON" "$have_audit" \
+  "$N" "$LINES" "$MSGS" "$SCALE" "$REPS" <<'EOF'
+import json, platform, statistics, subprocess, sys, time
+res, full, md_path, json_path, as_json, have_audit = sys.argv[1:7]
+n_micro, lines, msgs, scale, reps = sys.argv[7:]
+rows = {}
+for line in open(res):
+    row, side, rep, rate, peak, n, unit = line.rstrip("\n").split("\t")
+    rows.setdefault(row, {}).setdefault(rep, {})[side] = (float(rate), int(peak or 0), n, unit)
+what = {
+    "sign": ("sign+encode", "batch signer (512/batch, seq state fsync'd on disk)", "Avro-C encode of the body"),
+    "sign_tmpfs": ("sign+encode, state on tmpfs", "batch signer, seq state on /dev/shm", "Avro-C encode of the body"),
+    "verify": ("verify+decode", "verifier_check (proof, cached signature, cert, body)", "Avro-C decode of the body"),
+    "produce": ("produce", "docbus import (signed, to every inbox)", "kcat -P, same count and sizes"),
+    "aggregate": ("aggregate", "docbus aggregate --until-caught-up", "kcat -C -e (read_committed) > /dev/null"),
+    "audit": ("audit", "docbus audit (whole history)", "kcat -C -e (read_committed) > /dev/null"),
+    "sigs": ("signatures", "batch signer at batch size 1, signatures/s", "openssl speed ed25519 (sign/s)"),
+}
+out = []
+for key in ["sign", "sign_tmpfs", "verify", "sigs", "produce", "aggregate", "audit"]:
+    name, dside, pside = what[key]
+    if key not in rows:
+        if key == "audit" and have_audit != "1":
+            out.append({"row": name, "na": "n/a (audit not built)"})
+        continue
+    pairs = [v for v in rows[key].values() if "docbus" in v and "peer" in v]
+    if not pairs:
+        out.append({"row": name, "na": "n/a (a run failed)"}); continue
+    ratios = [p["docbus"][0] / p["peer"][0] for p in pairs]
+    d = statistics.median(p["docbus"][0] for p in pairs)
+    pr = statistics.median(p["peer"][0] for p in pairs)
+    out.append({"row": name, "docbus": dside, "peer": pside, "n": pairs[0]["docbus"][2],
+                "docbus_rate": round(d, 1), "peer_rate": round(pr, 1), "unit": pairs[0]["docbus"][3],
+                "ratio_median": round(statistics.median(ratios), 3),
+                "ratios": [round(r, 3) for r in ratios],
+                "docbus_peak_kb": max(p["docbus"][1] for p in pairs),
+                "peer_peak_kb": max(p["peer"][1] for p in pairs)})
+fulls = [l.rstrip("\n").split("\t") for l in open(full)] if full else []
+cpu = "?"
+try:
+    for l in open("/proc/cpuinfo"):
+        if l.startswith("model name"):
+            cpu = l.split(":", 1)[1].strip(); break
+except OSError:
+    pass
+import os
+machine = f"{platform.node()}: {os.cpu_count()} CPU ({cpu}), {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.system()} {platform.release()}"
+doc = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine, "micro_n": int(n_micro),
+       "records": int(lines), "messages": int(msgs), "scale": float(scale), "repetitions": int(reps),
+       "rows": out, "full_scale": [{"step": s, "wall_s": float(w), "peak_kb": int(p)} for s, w, p in fulls]}
+json.dump(doc, open(json_path, "w"), indent=1)
+md = [f"docbus bench, {doc['date']}, {machine}",
+      f"micro rows: {n_micro} messages per run; broker rows: simulate --scale {scale} = {lines} records, {msgs} Kafka messages; "
+      f"each pair run {reps} times, ratio = docbus rate / peer rate (median of the per-run ratios); peak = max resident set size",
+      "",
+      "| row | docbus | peer | N | docbus rate | peer rate | ratio (median) | docbus peak | peer peak |",
+      "|---|---|---|---|---|---|---|---|---|"]
+for o in out:
+    if "na" in o:
+        md.append(f"| {o['row']} | {o['na']} | | | | | | | |"); continue
+    md.append(f"| {o['row']} | {o['docbus']} | {o['peer']} | {o['n']} | {o['docbus_rate']:,.0f} {o['unit']} | "
+              f"{o['peer_rate']:,.0f} {o['unit']} | {o['ratio_median']:.2f} ({', '.join(f'{r:.2f}' for r in o['ratios'])}) | "
+              f"{o['docbus_peak_kb'] / 1024:.0f} MiB | {o['peer_peak_kb'] / 1024:.0f} MiB |")
+if fulls:
+    md += ["", "Full scale (hcmc-2018q1, --scale 1.0):", "", "| step | wall | peak memory |", "|---|---|---|"]
+    md += [f"| {s} | {float(w):.1f} s | {int(p) / 1024:.0f} MiB |" for s, w, p in fulls]
+open(md_path, "w").write("\n".join(md) + "\n")
+print(json.dumps(doc, indent=1) if as_json == "1" else "\n".join(md))
+EOF
