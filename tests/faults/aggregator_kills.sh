@@ -2,7 +2,8 @@
 # aggregator_kills.sh - the aggregator is killed (kill -9) at random points again and
 # again, each time restarted; then it runs to the end. The committed counts and an audit
 # equal an independent count of the input: no loss, no double count.
-# FAULT_SCALE (default 0.02, ~86k messages; 0.05 gives ~215k), FAULT_KILLS (default 3).
+# FAULT_SCALE (default 0.02, ~86k messages; 0.05 gives ~215k), FAULT_KILLS (default 3),
+# FAULT_KILL_MAX_MS (latest kill after a start, default 9000).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 fl_init aggregator_kills
@@ -14,7 +15,9 @@ kills=0 runs=0
 for ((k = 1; k <= ${FAULT_KILLS:-3}; k++)); do
   fl_bg agg "$DOCBUS" aggregate --until-caught-up --json "${X[@]}" > "$W/agg$k.json" 2> "$W/agg$k.err"
   runs=$((runs + 1))
-  fl_sleep_random 300 2500
+  # a restarted instance waits up to the session timeout (6 s) for the killed member's
+  # partitions: kill anywhere from start-up to well into counting
+  fl_sleep_random 500 "${FAULT_KILL_MAX_MS:-9000}"
   if kill -9 "$agg" 2>/dev/null; then
     kills=$((kills + 1))
     wait "$agg" 2>/dev/null
