@@ -19,7 +19,7 @@ conf=docbus.conf
 if [ ! -f "$conf" ]; then
   cat > "$conf" <<CONF
 # docbus demo configuration (see \`docbus help config\`)
-bootstrap.servers=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+bootstrap.servers=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 docbus.pki.dir=pki
 docbus.state.dir=state
 CONF

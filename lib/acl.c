@@ -94,13 +94,14 @@ int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **ou
     const char *audit_group = OR(o->audit_group_prefix, "docbus-audit");
     const char *nogroup = OR(o->nogroup, "docbus-nogroup");
     struct acl_list l = {.errstr = errstr, .errstr_size = errstr_size};
-    char inbox[ACL_NAME_MAX], events[ACL_NAME_MAX];
+    char inbox[ACL_NAME_MAX], events[ACL_NAME_MAX], certs[ACL_NAME_MAX];
     static const char *agg_writes[] = {"counts", "seen", "rejected"};
 
     *out = NULL;
     *n = 0;
     snprintf(inbox, sizeof inbox, "%sinbox.", prefix);
     snprintf(events, sizeof events, "%sevents", prefix);
+    snprintf(certs, sizeof certs, "%scerts", prefix);
 
     for (size_t i = 0; units && i < units_count(units); i++) {
         const char *code = units_at(units, i)->code;
@@ -112,6 +113,11 @@ int acl_derive(const units_t *units, const acl_options_t *opts, acl_entry_t **ou
         /* but reads only what is addressed to it, in its own consumer groups */
         add(&l, code, ACL_RES_TOPIC, 0, inbox, code, RD_KAFKA_ACL_OPERATION_READ);
         add(&l, code, ACL_RES_GROUP, 1, inbox_group, code, RD_KAFKA_ACL_OPERATION_READ);
+        /* every verifier learns unit certificates and the CRL from the certs topic,
+         * read with a group-less consumer */
+        add(&l, code, ACL_RES_TOPIC, 0, certs, NULL, RD_KAFKA_ACL_OPERATION_READ);
+        add(&l, code, ACL_RES_TOPIC, 0, certs, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
+        add(&l, code, ACL_RES_GROUP, 0, nogroup, NULL, RD_KAFKA_ACL_OPERATION_DESCRIBE);
         if (o->grant_create) {
             add(&l, code, ACL_RES_TOPIC, 1, inbox, NULL, RD_KAFKA_ACL_OPERATION_CREATE);
             add(&l, code, ACL_RES_TOPIC, 0, events, NULL, RD_KAFKA_ACL_OPERATION_CREATE);

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <librdkafka/rdkafka.h>
 
-#define DOCBUS_DEFAULT_BOOTSTRAP "127.0.0.1:39092"
+#define DOCBUS_DEFAULT_BOOTSTRAP "127.0.0.1:19092"
 
 typedef struct db_config db_config_t;
 

@@ -142,7 +142,8 @@ kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t er
         }
         waited += slice;
         rd_kafka_poll(rk, 0);
-        if (last_error.err == RD_KAFKA_RESP_ERR__AUTHENTICATION || last_error.err == RD_KAFKA_RESP_ERR__SSL)
+        if (last_error.err == RD_KAFKA_RESP_ERR__AUTHENTICATION || last_error.err == RD_KAFKA_RESP_ERR__SSL ||
+            (last_error.err && strstr(last_error.reason, "security.protocol")))
             break;
         if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT)
             break;

@@ -21,10 +21,10 @@ BUILD=${BUILD:-build}
 export DOCBUS="$PWD/$BUILD/docbus"
 export DOCBUS_ROOT="$PWD"
 # The tests get a broker of their own (own ports and data directory, always fresh), so a
-# developer's broker from `make demo` on 39092 is neither disturbed nor reused.
+# developer's broker from `make demo` on 19092 is neither disturbed nor reused.
 export DOCBUS_KAFKA_DIR=${DOCBUS_KAFKA_DIR:-$PWD/$BUILD/kafka-test}
-export DOCBUS_KAFKA_PORT=${DOCBUS_KAFKA_PORT:-39192}
-export DOCBUS_KAFKA_CONTROLLER_PORT=${DOCBUS_KAFKA_CONTROLLER_PORT:-39193}
+export DOCBUS_KAFKA_PORT=${DOCBUS_KAFKA_PORT:-19192}
+export DOCBUS_KAFKA_CONTROLLER_PORT=${DOCBUS_KAFKA_CONTROLLER_PORT:-19193}
 export DOCBUS_BOOTSTRAP=127.0.0.1:$DOCBUS_KAFKA_PORT
 export DOCBUS_TEST_TMP=$(mktemp -d /tmp/docbus-test.XXXXXX)
 # Every docbus run in a test talks to the test broker unless the test says otherwise.

@@ -18,8 +18,8 @@
 # Environment:
 #   DOCBUS_KAFKA_DIR              runtime dir (config, data, log, pid); default deploy/kafka/run
 #                                 (secure: deploy/kafka/run/secure)
-#   DOCBUS_KAFKA_PORT             client port; default 39092 (secure: 39094, SASL_SSL)
-#   DOCBUS_KAFKA_CONTROLLER_PORT  KRaft controller port; default 39093 (secure: 39095, mTLS)
+#   DOCBUS_KAFKA_PORT             client port; default 19092 (secure: 19094, SASL_SSL)
+#   DOCBUS_KAFKA_CONTROLLER_PORT  KRaft controller port; default 19093 (secure: 19095, mTLS)
 #   DOCBUS_KAFKA_SECURE           1 = same as --secure
 #   DOCBUS_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer; default 90
 #   JAVA_HOME                     Java 17+ to use (else `java` on PATH)
@@ -56,12 +56,12 @@ if [[ "$MODE" == secure ]]; then
     # Separate dir and ports: the secure broker runs beside the plaintext one.
     # run/secure lies inside the git-ignored run/ (keys and passwords live here).
     RUN="${DOCBUS_KAFKA_DIR:-$HERE/run/secure}"
-    PORT="${DOCBUS_KAFKA_PORT:-39094}"
-    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-39095}"
+    PORT="${DOCBUS_KAFKA_PORT:-19094}"
+    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-19095}"
 else
     RUN="${DOCBUS_KAFKA_DIR:-$HERE/run}"
-    PORT="${DOCBUS_KAFKA_PORT:-39092}"
-    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-39093}"
+    PORT="${DOCBUS_KAFKA_PORT:-19092}"
+    CPORT="${DOCBUS_KAFKA_CONTROLLER_PORT:-19093}"
 fi
 START_TIMEOUT="${DOCBUS_KAFKA_START_TIMEOUT:-90}"
 HOST=127.0.0.1

@@ -9,7 +9,7 @@
 #   BENCH_REPS    repetitions of each pair (default 3, at least 3)
 #   BENCH_FULL=1  also the full hcmc-2018q1 pipeline at scale 1.0 (2.78M documents):
 #                 wall time and peak memory of import, aggregate, report (tens of minutes)
-#   DOCBUS_BOOTSTRAP  broker (default 127.0.0.1:39092; started with local.sh if down)
+#   DOCBUS_BOOTSTRAP  broker (default 127.0.0.1:19092; started with local.sh if down)
 # Writes the table to build/bench/latest.md (and latest.json); prints it (or the JSON).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ N=${BENCH_N:-50000}
 SCALE=${BENCH_SCALE:-0.03}
 REPS=${BENCH_REPS:-3}
 JSON=0
-BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 while [ $# -gt 0 ]; do
   case $1 in
     --json) JSON=1 ;;
@@ -56,7 +56,7 @@ if ! broker_up; then
   say "starting the local broker"
   ./deploy/kafka/local.sh start >/dev/null || exit 1
   started_broker=1
-  BOOT=127.0.0.1:39092
+  BOOT=127.0.0.1:19092
 fi
 
 # timed CMD...: runs CMD, sets T_WALL (s) and T_PEAK (KB, max resident set size).

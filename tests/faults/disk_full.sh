@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ] || ! command -v mount >/dev/null; then
   echo "disk_full: needs root to mount a tmpfs: skipped"; exit 0
 fi
 # a broker of our own on other ports, its runtime dir on the tmpfs
-DOCBUS_BOOTSTRAP=127.0.0.1:${FAULT_DISK_PORT:-39492}
+DOCBUS_BOOTSTRAP=127.0.0.1:${FAULT_DISK_PORT:-19492}
 FL_PORT=${DOCBUS_BOOTSTRAP##*:}
 FL_CPORT=$((FL_PORT + 1))
 fl_init disk_full

@@ -6,7 +6,7 @@
 # Environment (set by tests/run.sh; defaults for running a test by hand):
 #   DOCBUS            the binary                       (build/docbus)
 #   DOCBUS_ROOT       repo root                        (two levels up)
-#   DOCBUS_BOOTSTRAP  the broker                       (127.0.0.1:39092)
+#   DOCBUS_BOOTSTRAP  the broker                       (127.0.0.1:19092)
 #   DOCBUS_TEST_TMP   scratch parent dir               (/tmp)
 #   DOCBUS_KAFKA_DIR  the broker's runtime dir (pid)   (deploy/kafka/run)
 #   DOCBUS_KAFKA_CONTROLLER_PORT                       (client port + 1)
@@ -15,7 +15,7 @@
 
 DOCBUS_ROOT=${DOCBUS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DOCBUS=${DOCBUS:-$DOCBUS_ROOT/build/docbus}
-DOCBUS_BOOTSTRAP=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+DOCBUS_BOOTSTRAP=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 FL_PORT=${DOCBUS_BOOTSTRAP##*:}
 FL_KAFKA_DIR=${DOCBUS_KAFKA_DIR:-$DOCBUS_ROOT/deploy/kafka/run}
 FL_CPORT=${DOCBUS_KAFKA_CONTROLLER_PORT:-$((FL_PORT + 1))}

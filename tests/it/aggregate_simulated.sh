@@ -10,7 +10,7 @@ set -uo pipefail
 it_init aggregate_simulated
 
 SCALE=0.002
-FIGURES=${FIGURES:-$ROOT/../shared/reference/figures-2018q1.md}
+FIGURES=${FIGURES:-$ROOT/tests/golden/figures-2018q1.md}
 [ -r "$FIGURES" ] || die "figures file $FIGURES not readable (set FIGURES=)"
 
 "$DOCBUS" simulate --scale $SCALE --seed 5 --out sim.jsonl 2> sim.err || die "simulate: $(cat sim.err)"

@@ -8,7 +8,7 @@
 IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=${DOCBUS_ROOT:-$(cd "$IT_LIB_DIR/../.." && pwd)}
 DOCBUS=${DOCBUS:-$ROOT/build/docbus}
-BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 IT_FAILS=0
 IT_PIDS=()
 

@@ -13,7 +13,7 @@ db report --quarter 2018-Q1 --format json > r.json || die "report json failed"
 db report --quarter 2018-Q1 > r.md || die "report md failed"
 
 # Every figure id of the reference table is in the JSON.
-ids=$(grep -oE '^\| [a-z_]+(\.[a-z_]+)+ \|' /work/shared/reference/figures-2018q1.md 2> /dev/null |
+ids=$(grep -oE '^\| [a-z_]+(\.[a-z_]+)+ \|' "$ROOT/tests/golden/figures-2018q1.md" |
       tr -d '| ' | sort)
 [ -n "$ids" ] || ids=$(printf '%s\n' mail.mailboxes docs.exchanged rating.units rating.device \
   rating.web land.branches land.linked press.briefings press.commended press.propaganda \

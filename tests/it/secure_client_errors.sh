@@ -11,7 +11,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DOCBUS=${DOCBUS:-$ROOT/build/docbus}
 T=$(mktemp -d "${DOCBUS_TEST_TMP:-/tmp}/secure_errors.XXXXXX")
-export DOCBUS_KAFKA_DIR=$T/kafka DOCBUS_KAFKA_PORT=${SECURE_ERRORS_PORT:-39196}
+export DOCBUS_KAFKA_DIR=$T/kafka DOCBUS_KAFKA_PORT=${SECURE_ERRORS_PORT:-19196}
 export DOCBUS_KAFKA_CONTROLLER_PORT=$((DOCBUS_KAFKA_PORT + 1))
 unset DOCBUS_CONFIG
 A=000.00.00.H29

@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 DOCBUS=${DOCBUS:-$BUILD/docbus}
-FIGURES=${FIGURES:-../shared/reference/figures-2018q1.md}
+FIGURES=${FIGURES:-tests/golden/figures-2018q1.md}
 SCALE=${SCALE:-0.01}
 CHECK=tests/it/simulate_figures.py
 tmp=$(mktemp -d)

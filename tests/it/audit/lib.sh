@@ -3,7 +3,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 DOCBUS=${DOCBUS:-$ROOT/build/docbus}
-BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:39092}
+BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 OBJ=$(dirname "$DOCBUS")
 CHECK="python3 $ROOT/tests/it/audit/check.py"
 U1=000.00.02.H29
