@@ -114,6 +114,22 @@ static int rebuild_state(struct agg *a, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* rebuild_state, retried for up to REBUILD_PATIENCE_S while the broker recovers (a
+ * restarted broker answers "not leader" or times out for a while). */
+#define REBUILD_PATIENCE_S 60
+static int rebuild_state_retrying(struct agg *a, char *errstr, size_t errstr_size)
+{
+    int rc = 0;
+    for (int waited = 0; waited <= REBUILD_PATIENCE_S && !stop_requested; waited += 2) {
+        if (!(rc = rebuild_state(a, errstr, errstr_size)) || rc == DB_ERR_NOMEM || rc == DB_ERR_INVALID)
+            return rc;
+        if (a->verbose >= 0)
+            fprintf(stderr, "docbus aggregate: rebuilding state: %s; retrying\n", errstr);
+        sleep(2);
+    }
+    return rc;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -122,7 +138,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* Another instance may have counted these partitions until now: its last
          * transaction is committed before we get them, so rebuild from the changelogs
          * here, before the first message of the new assignment can arrive. */
-        if (rebuild_state(a, a->fatal, sizeof a->fatal))
+        if (rebuild_state_retrying(a, a->fatal, sizeof a->fatal))
             a->need_rebuild = -1;
         rd_kafka_assign(rk, parts);
     } else {
@@ -447,7 +463,7 @@ int cmd_aggregate(int argc, char **argv)
                 rd_kafka_message_destroy(m);
                 m = NULL;
             }
-            if (rebuild_state(&a, errstr, sizeof errstr) || rewind_to_committed(&a)) {
+            if (rebuild_state_retrying(&a, errstr, sizeof errstr) || rewind_to_committed(&a)) {
                 cli_err("aggregate", "recovering after an aborted transaction failed: %s", errstr);
                 rc = EXIT_BROKER;
                 goto out;
