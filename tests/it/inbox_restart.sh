@@ -44,7 +44,7 @@ fast=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 stored() { find "$OUT" -mindepth 1 -maxdepth 1 -type d ! -name statuses ! -name '.tmp-*' 2> /dev/null | wc -l; }
 
 db import c1.jsonl > /dev/null 2> imp1.err || die "import c1: $(cat imp1.err)"
-kills=0
+kills=0 midstream=0
 for c in c2 c3 c4; do
     before=$(stored)
     db_bg "inbox-$c.out" "inbox-$c.err" inbox --unit "$X" --out "$OUT" "${fast[@]}"
@@ -60,6 +60,7 @@ for c in c2 c3 c4; do
     [ $c = c3 ] && sleep "$((RANDOM % 2)).$((RANDOM % 10))"
     if kill -9 "$ib" 2> /dev/null; then
         kills=$((kills + 1))
+        [ "$(stored)" -lt "$N" ] && midstream=$((midstream + 1))
         note "kill -9 of the inbox with $(stored) documents stored ($before before this run, target $target)"
     else
         fail "the inbox was not running when it was to be killed: $(tail -2 "inbox-$c.err")"
@@ -67,7 +68,10 @@ for c in c2 c3 c4; do
     { wait "$ib"; } 2> /dev/null
 done
 check_eq "kills" 3 "$kills"
-[ "$(stored)" -lt "$N" ] || fail "every document was stored before the last kill: it hit no stream"
+# A kill that lands after everything was stored proves little; timing varies with load,
+# so at least one of the three must have cut the stream.
+[ "$midstream" -ge 1 ] || fail "no kill landed mid-stream (all $N documents were stored each time)"
+note "kills mid-stream: $midstream of $kills"
 db import docs.jsonl > /dev/null 2> imp-all.err || fail "import of every document again: $(tail -2 imp-all.err)"
 
 note "== restart with --once"
