@@ -140,7 +140,7 @@ static int plan(struct run *r, const char *topics_list)
     size_t cap = 0;
 
     /* Every topic, so inboxes created by any unit are found by their prefix. */
-    if ((err = rd_kafka_metadata(r->rk, 1, NULL, &md, 10000))) {
+    if ((err = kafka_metadata(r->rk, 1, NULL, &md, 30000))) {
         snprintf(r->errstr, sizeof r->errstr, "cannot list topics: %s", rd_kafka_err2str(err));
         return EXIT_BROKER;
     }
@@ -152,7 +152,7 @@ static int plan(struct run *r, const char *topics_list)
         for (int p = 0; p < md->topics[t].partition_cnt; p++) {
             int64_t lo, hi;
             int32_t pid = md->topics[t].partitions[p].id;
-            if ((err = rd_kafka_query_watermark_offsets(r->rk, name, pid, &lo, &hi, 10000))) {
+            if ((err = kafka_query_watermarks(r->rk, name, pid, &lo, &hi, 30000))) {
                 snprintf(r->errstr, sizeof r->errstr, "watermarks of %s [%d]: %s", name, (int)pid,
                          rd_kafka_err2str(err));
                 goto out;

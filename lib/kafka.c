@@ -101,6 +101,51 @@ fail:
     return NULL;
 }
 
+/* Errors a restarted or briefly unreachable broker gives while it recovers. */
+static int transient(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define KAFKA_RETRY_SLICE_MS 2000
+
+rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topic_t *only,
+                                   const struct rd_kafka_metadata **md, int total_ms)
+{
+    rd_kafka_resp_err_t err;
+    for (int waited = 0;; waited += KAFKA_RETRY_SLICE_MS) {
+        err = rd_kafka_metadata(rk, all_topics, only, md, KAFKA_RETRY_SLICE_MS);
+        if (!err || !transient(err) || waited + KAFKA_RETRY_SLICE_MS >= total_ms)
+            return err;
+        rd_kafka_poll(rk, 200);
+    }
+}
+
+rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                           int64_t *low, int64_t *high, int total_ms)
+{
+    rd_kafka_resp_err_t err;
+    for (int waited = 0;; waited += KAFKA_RETRY_SLICE_MS) {
+        err = rd_kafka_query_watermark_offsets(rk, topic, partition, low, high,
+                                               KAFKA_RETRY_SLICE_MS);
+        if (!err || !transient(err) || waited + KAFKA_RETRY_SLICE_MS >= total_ms)
+            return err;
+        rd_kafka_poll(rk, 200);
+    }
+}
+
 kafka_fail_t kafka_classify(rd_kafka_resp_err_t err)
 {
     switch (err) {
@@ -249,7 +294,7 @@ int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t *
     int rc = 0;
     *low = *high = NULL;
     *n = 0;
-    err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    err = kafka_metadata(rk, 0, rkt, &md, timeout_ms);
     if (err || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(errstr, errstr_size, "metadata of topic %s: %s", topic,
                  rd_kafka_err2str(err ? err : md->topic_cnt ? md->topics[0].err
@@ -266,7 +311,7 @@ int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t *
     }
     for (int i = 0; i < *n; i++) {
         int32_t p = md->topics[0].partitions[i].id;
-        err = rd_kafka_query_watermark_offsets(rk, topic, p, &(*low)[p], &(*high)[p], timeout_ms);
+        err = kafka_query_watermarks(rk, topic, p, &(*low)[p], &(*high)[p], timeout_ms);
         if (err) {
             snprintf(errstr, errstr_size, "watermarks of %s [%d]: %s", topic, p, rd_kafka_err2str(err));
             rc = DB_ERR_KAFKA;
@@ -286,6 +331,7 @@ out:
 }
 
 #define KAFKA_TIMEOUT_MS 10000
+#define KAFKA_RECOVER_MS 30000   /* how long to wait for a restarted broker */
 
 int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size)
@@ -294,7 +340,7 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
     int n = 0, rc, remaining = 0;
     rd_kafka_topic_partition_list_t *tl = NULL;
 
-    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, KAFKA_TIMEOUT_MS, errstr, errstr_size))) {
+    if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, KAFKA_RECOVER_MS, errstr, errstr_size))) {
         if (strstr(errstr, "Unknown topic") || strstr(errstr, "unknown topic"))
             rc = DB_ERR_NOT_FOUND;
         goto out;
@@ -349,7 +395,7 @@ int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
     *out = NULL;
     config_topic(cfg, "inbox.", inbox, sizeof inbox);
     config_topic(cfg, "events", events, sizeof events);
-    if ((err = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_TIMEOUT_MS))) {
+    if ((err = kafka_metadata(rk, 1, NULL, &md, KAFKA_RECOVER_MS))) {
         snprintf(errstr, errstr_size, "cannot list topics: %s", rd_kafka_err2str(err));
         rc = DB_ERR_KAFKA;
         goto out;
@@ -361,7 +407,7 @@ int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
         for (int p = 0; p < md->topics[t].partition_cnt; p++) {
             int32_t pid = md->topics[t].partitions[p].id;
             int64_t lo, hi;
-            if ((err = rd_kafka_query_watermark_offsets(rk, name, pid, &lo, &hi, KAFKA_TIMEOUT_MS))) {
+            if ((err = kafka_query_watermarks(rk, name, pid, &lo, &hi, KAFKA_RECOVER_MS))) {
                 snprintf(errstr, errstr_size, "end offset of %s [%d]: %s", name, (int)pid,
                          rd_kafka_err2str(err));
                 rc = DB_ERR_KAFKA;
@@ -384,10 +430,19 @@ int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends,
                     char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(ends);
-    rd_kafka_resp_err_t err;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     int rc = 0;
     *lag = 0;
-    if (c->cnt && (err = rd_kafka_committed(rk, c, KAFKA_TIMEOUT_MS))) {
+    /* The group coordinator may still be loading after a broker restart: retry. */
+    for (int waited = 0; c->cnt; waited += KAFKA_RETRY_SLICE_MS) {
+        err = rd_kafka_committed(rk, c, KAFKA_RETRY_SLICE_MS);
+        if (!err || waited + KAFKA_RETRY_SLICE_MS >= KAFKA_RECOVER_MS ||
+            !(transient(err) || err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+              err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+              err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS))
+            break;
+    }
+    if (c->cnt && err) {
         snprintf(errstr, errstr_size, "committed offsets of the group: %s", rd_kafka_err2str(err));
         rc = DB_ERR_KAFKA;
         goto out;

@@ -34,6 +34,15 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
  * failure class with a message in errstr that says what to check next. */
 kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size);
 
+/* rd_kafka_metadata, retried while the error is transient (a restarted broker: transport
+ * failure, timeout, no leader yet) for up to total_ms. */
+rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topic_t *only,
+                                   const struct rd_kafka_metadata **md, int total_ms);
+
+/* rd_kafka_query_watermark_offsets, retried the same way for up to total_ms. */
+rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                           int64_t *low, int64_t *high, int total_ms);
+
 /* Classifies a librdkafka error code. */
 kafka_fail_t kafka_classify(rd_kafka_resp_err_t err);
 

@@ -165,7 +165,7 @@ int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
     const struct rd_kafka_metadata *md = NULL;
     const char *prefix = config_get(p->cfg, "docbus.topic.prefix", "docbus.");
     int rc = 0;
-    if (rd_kafka_metadata(p->rk, 1, NULL, &md, 10000)) {
+    if (kafka_metadata(p->rk, 1, NULL, &md, 30000)) {
         snprintf(errstr, errstr_size, "cannot list the broker's topics");
         return DB_ERR_KAFKA;
     }
