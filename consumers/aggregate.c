@@ -342,13 +342,6 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     /* One stable transactional id per instance: a restarted instance fences its killed
      * predecessor and aborts whatever that one left open. */
     snprintf(txid, sizeof txid, "%s-%s", group, instance);
-    /* Transactions last ~TXN_MAX_MS. An instance killed mid-transaction leaves it open
-     * until the broker times it out, and until then read_committed readers of its
-     * partitions (the instance taking them over, report) wait: 10 s, not librdkafka's
-     * 60 s (two_aggregators fault test: takeover 72 s -> see docs/bench.md). */
-    if (!config_get(a->cfg, "transaction.timeout.ms", NULL) &&
-        config_set(a->cfg, "transaction.timeout.ms", "10000", errstr, errstr_size))
-        return EXIT_CONFIG;
     a->producer = kafka_producer_new(a->cfg, txid, NULL, a, errstr, errstr_size);
     if (!a->producer)
         return EXIT_CONFIG;

@@ -56,6 +56,13 @@ rd_kafka_t *kafka_producer_new(const db_config_t *cfg, const char *transactional
         (transactional_id &&
          set_forced(conf, "transactional.id", transactional_id, errstr, errstr_size)))
         goto fail;
+    /* Transactions last about half a second. One left open by a killed instance blocks
+     * read_committed readers of its partitions (the instance taking them over, report)
+     * until the broker times it out: 10 s, not librdkafka's 60 s (two_aggregators fault
+     * test: takeover 72 s -> 12 s, docs/bench.md). Producer-only, so set it here. */
+    if (transactional_id &&
+        set_default(conf, cfg, "transaction.timeout.ms", "10000", errstr, errstr_size))
+        goto fail;
     if (dr_msg_cb)
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
