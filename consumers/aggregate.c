@@ -388,19 +388,12 @@ int cmd_aggregate(int argc, char **argv)
     struct agg a = {0};
     const char *instance = "0";
     char errstr[1024], pattern[600];
-    int opt, rc = EXIT_FAIL, show = cli_progress_enabled();
+    int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0;
     int txn_msgs = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "uji:", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "aggregate");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "aggregate", CLI_COMMON_SHORT "uji:", longopts, &early)) > 0) {
         if (opt == 'u')
             a.until_caught_up = 1;
         else if (opt == 'j')
@@ -408,6 +401,8 @@ int cmd_aggregate(int argc, char **argv)
         else if (opt == 'i')
             instance = optarg;
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("aggregate", "unexpected argument \"%s\"", argv[optind]);
     a.verbose = cc.verbose;

@@ -755,7 +755,7 @@ int cmd_audit(int argc, char **argv)
     const char *from_s = NULL, *to_s = NULL;
     double slack_days = 0, replay_s = 0;
     long max_findings = 0;
-    int opt, rc = EXIT_FAIL;
+    int early, opt, rc = EXIT_FAIL;
     int64_t t0 = now_ms();
     json_t *verdict = NULL;
     char *vtext = NULL, *end;
@@ -764,14 +764,7 @@ int cmd_audit(int argc, char **argv)
     r.against = "counts";
     r.from_ms = AUDIT_TIME_OPEN_START;
     r.to_ms = AUDIT_TIME_OPEN_END;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        int c = cli_common_opt(&cc, opt, optarg, "audit");
-        if (c == 1)
-            continue;
-        if (c == 2)
-            return EXIT_OK;
-        if (c < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "audit", CLI_COMMON_SHORT, longopts, &early)) > 0) {
         switch (opt) {
         case 'F': from_s = optarg; break;
         case 'T': to_s = optarg; break;
@@ -799,6 +792,8 @@ int cmd_audit(int argc, char **argv)
         default: return cli_usage_error("audit", "unknown option");
         }
     }
+    if (early >= 0)
+        return early;
     if (optind != argc)
         return cli_usage_error("audit", "unexpected argument \"%s\"", argv[optind]);
     if (file && (from_s || to_s || topics_list || export_path || slack_days > 0))

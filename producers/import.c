@@ -94,24 +94,19 @@ int cmd_import(int argc, char **argv)
     char *line = NULL, errstr[1024], rejects_default[1024];
     size_t cap = 0;
     ssize_t n;
-    int opt, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
+    int early, opt, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
     off_t total = 0;
     double t0 = now_s(), last = 0;
     publish_stats_t st;
 
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "r:j", longopts, NULL)) != -1) {
-        int r = cli_common_opt(&cc, opt, optarg, "import");
-        if (r == 1)
-            continue;
-        if (r == 2)
-            return EXIT_OK;
-        if (r < 0)
-            return EXIT_USAGE;
+    while ((opt = cli_getopt(&cc, argc, argv, "import", CLI_COMMON_SHORT "r:j", longopts, &early)) > 0) {
         if (opt == 'r')
             im.rejects_path = optarg;
         else if (opt == 'j')
             json = 1;
     }
+    if (early >= 0)
+        return early;
     if (optind != argc - 1)
         return cli_usage_error("import", "expected one input: FILE or - for stdin");
     im.quiet = cc.verbose < 0;
