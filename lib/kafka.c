@@ -1,9 +1,11 @@
 /* kafka.c - librdkafka client construction, topic creation and error classes. */
 #include "kafka.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -93,6 +95,11 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
         set_default(conf, cfg, "enable.partition.eof", "true", errstr, errstr_size) ||
         set_default(conf, cfg, "topic.metadata.refresh.interval.ms", "5000", errstr, errstr_size) ||
         set_forced(conf, "group.id", group_id ? group_id : "docbus-nogroup", errstr, errstr_size))
+        goto fail;
+    /* A group-less consumer reads bounded ranges (state, audit): when it waits at the
+     * last stable offset for transaction markers, the broker should answer at once,
+     * not after the default 500 ms fetch wait. */
+    if (!group_id && set_default(conf, cfg, "fetch.wait.max.ms", "10", errstr, errstr_size))
         goto fail;
     if (rebalance_cb)
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -339,11 +346,32 @@ out:
 
 #define KAFKA_TIMEOUT_MS 10000
 #define KAFKA_RECOVER_MS 30000   /* how long to wait for a restarted broker */
+#define KAFKA_READ_END_MS 90000  /* how long kafka_read_to_end waits without progress */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The position of rk in topic [partition] (the offset after the last record it has
+ * handed out, transaction markers and aborted records included), or -1. */
+static int64_t read_position(rd_kafka_t *rk, const char *topic, int32_t partition)
+{
+    int64_t pos = -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    if (!rd_kafka_position(rk, l) && !l->elems[0].err)
+        pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
+}
 
 int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size)
 {
-    int64_t *low = NULL, *high = NULL;
+    int64_t *low = NULL, *high = NULL, *target = NULL;
     int n = 0, rc, remaining = 0;
     rd_kafka_topic_partition_list_t *tl = NULL;
 
@@ -352,26 +380,60 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
             rc = DB_ERR_NOT_FOUND;
         goto out;
     }
-    tl = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
-    for (int p = 0; p < n; p++)
-        if (high[p] > low[p]) {
-            rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-            remaining++;
-        }
-    if (remaining && rd_kafka_assign(rk, tl)) {
+    if (n == 0)
+        goto out;
+    target = malloc((size_t)n * sizeof *target);
+    tl = rd_kafka_topic_partition_list_new(n);
+    if (!target || !tl) {
+        rc = DB_ERR_NOMEM;
+        goto out;
+    }
+    /* Every partition, even one that looks empty: the watermarks a read_committed client
+     * gets are last stable offsets, and one that stops at a transaction still open may
+     * hide records committed after it. */
+    for (int p = 0; p < n; p++) {
+        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        target[p] = -1;
+    }
+    remaining = n;
+    if (rd_kafka_assign(rk, tl)) {
         snprintf(errstr, errstr_size, "cannot assign the partitions of %s", topic);
         rc = DB_ERR_KAFKA;
         goto out;
     }
-    /* Partition EOF under read_committed is the last stable offset: exactly what the
-     * committed transactions wrote. */
+    /* Under read_committed, partition EOF comes at the last stable offset: where the
+     * first transaction still open begins (another aggregator mid-transaction, or one
+     * whose markers are still being written). Records committed behind it are there but
+     * not yet readable, so EOF alone would stop short. The end is the high watermark of
+     * the fetch that brought the first EOF (librdkafka caches it); the partition is done
+     * when the position reaches it (a position moves past markers and aborted records). */
+    int64_t deadline = mono_ms() + KAFKA_READ_END_MS;
     while (remaining > 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (!m)
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m) {
+            if (mono_ms() > deadline) {
+                snprintf(errstr, errstr_size, "reading %s: no progress to its end within %d s "
+                         "(a transaction left open by a stopped producer? the broker aborts it "
+                         "after its transaction.timeout.ms)", topic, KAFKA_READ_END_MS / 1000);
+                rc = DB_ERR_KAFKA;
+                goto out;
+            }
             continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            remaining--;
-        else if (m->err) {
+        }
+        deadline = mono_ms() + KAFKA_READ_END_MS;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            int32_t p = m->partition;
+            if (p >= 0 && p < n && target[p] != INT64_MAX) {
+                int64_t lo, hi;
+                if (target[p] < 0 && !rd_kafka_get_watermark_offsets(rk, topic, p, &lo, &hi))
+                    target[p] = hi;
+                if (target[p] >= 0 &&
+                    (target[p] <= low[p] || read_position(rk, topic, p) >= target[p])) {
+                    target[p] = INT64_MAX; /* done */
+                    remaining--;
+                }
+            }
+        } else if (m->err) {
             snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
             rc = DB_ERR_KAFKA;
         } else
@@ -381,12 +443,13 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
             goto out;
     }
 out:
-    if (tl && remaining)
+    if (tl && tl->cnt)
         rd_kafka_assign(rk, NULL);
     if (tl)
         rd_kafka_topic_partition_list_destroy(tl);
     free(low);
     free(high);
+    free(target);
     return rc;
 }
 
@@ -470,4 +533,21 @@ int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends,
 out:
     rd_kafka_topic_partition_list_destroy(c);
     return rc;
+}
+
+/* librdkafka 2.0.2 counts a partition as part of the transaction once its AddPartitionsToTxn
+ * request is sent, and sends EndTxn(abort) as soon as that count is non-zero. If EndTxn
+ * reaches the coordinator before AddPartitionsToTxn, the transaction is still Empty there,
+ * the broker answers INVALID_TXN_STATE and librdkafka makes it fatal. A message is only
+ * acknowledged after its partition is registered, so flushing first closes the window. */
+int kafka_txn_abort(rd_kafka_t *producer, char *errstr, size_t errstr_size)
+{
+    rd_kafka_error_t *error;
+    rd_kafka_flush(producer, 10000);
+    error = rd_kafka_abort_transaction(producer, -1);
+    if (!error)
+        return 0;
+    snprintf(errstr, errstr_size, "abort failed: %s", rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return -1;
 }

@@ -43,6 +43,11 @@ rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topi
 rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                            int64_t *low, int64_t *high, int total_ms);
 
+/* Aborts the producer's open transaction, first waiting (up to 10 s) for its messages to
+ * be acknowledged, which works around confluentinc/librdkafka#4849. Returns 0, or -1
+ * with errstr when the abort failed (the producer is then usually in a fatal state). */
+int kafka_txn_abort(rd_kafka_t *producer, char *errstr, size_t errstr_size);
+
 /* Classifies a librdkafka error code. */
 kafka_fail_t kafka_classify(rd_kafka_resp_err_t err);
 
@@ -63,8 +68,9 @@ int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t *
 typedef int (kafka_record_cb)(void *opaque, const rd_kafka_message_t *m, char *errstr,
                               size_t errstr_size);
 
-/* Reads topic from its beginning to its current end with the group-less consumer rk
- * (read_committed: aborted transactions are skipped, the end is the last stable offset)
+/* Reads topic from its beginning to its end with the group-less consumer rk
+ * (read_committed: aborted transactions are skipped; a transaction still open below the
+ * high watermark is waited for, up to 90 s without progress)
  * and hands every record to cb. A topic that does not exist is DB_ERR_NOT_FOUND.
  * Returns 0, cb's code, or DB_ERR_KAFKA with errstr. rk is unassigned afterwards. */
 int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, void *opaque,

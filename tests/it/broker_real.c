@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "it_check.h"
 #include "kafka.h"
 
 #define N 200
@@ -24,15 +25,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         delivered++;
 }
 
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                  \
-            fputc('\n', stderr);                           \
-            exit(1);                                       \
-        }                                                  \
-    } while (0)
 
 /* Consumes up to want messages of topic in group, checks they come in order starting at
  * expect_first, commits the last one synchronously, closes. Returns the count read. */
