@@ -47,6 +47,9 @@ struct agg {
     int need_rebuild;            /* 1: after an abort; -1: rebuilding failed (see fatal) */
     char fatal[512];
     int in_txn;
+    int producer_broken;         /* the producer hit a fatal error; replace it */
+    int resets;                  /* producer replacements since the last commit */
+    char txid[300];
     /* the current message's source, for facts */
     char src[300];
     int64_t now;
@@ -130,6 +133,14 @@ static int rebuild_state_retrying(struct agg *a, char *errstr, size_t errstr_siz
     return rc;
 }
 
+/* Aborts the open transaction (kafka_txn_abort); returns 0, or -1 when the producer is
+ * left in a fatal state (errstr says why). */
+static int abort_txn(struct agg *a, char *errstr, size_t errstr_size)
+{
+    a->in_txn = 0;
+    return kafka_txn_abort(a->producer, errstr, errstr_size);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -144,12 +155,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         /* Losing partitions: drop the open transaction whole, so the next owner
          * recounts from the last committed offsets and never sees half our work. */
-        if (a->in_txn) {
-            rd_kafka_error_t *e = rd_kafka_abort_transaction(a->producer, -1);
-            if (e)
-                rd_kafka_error_destroy(e);
-            a->in_txn = 0;
-        }
+        if (a->in_txn && abort_txn(a, a->fatal, sizeof a->fatal))
+            a->producer_broken = 1;
         rd_kafka_assign(rk, NULL);
     }
 }
@@ -267,6 +274,7 @@ static int commit_txn(struct agg *a, char *errstr, size_t errstr_size)
     if (error)
         goto txn_error;
     a->txns++;
+    a->resets = 0;
     return 0;
 txn_error:
     snprintf(errstr, errstr_size, "%s", rd_kafka_error_string(error));
@@ -276,28 +284,38 @@ txn_error:
     }
     rd_kafka_error_destroy(error);
 abort:
-    error = rd_kafka_abort_transaction(a->producer, -1);
-    if (error) {
-        snprintf(errstr, errstr_size, "abort failed: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        return -1;
-    }
-    return 1;
+    return abort_txn(a, errstr, errstr_size) ? -1 : 1;
 }
 
-/* Puts every assigned partition back at its committed offset (after an abort): a new
- * assignment starts fetching there at once, where seeking would wait for each fetcher. */
-static int rewind_to_committed(struct agg *a)
+/* Puts every assigned partition back at its committed offset (after an abort), by
+ * seeking: re-assigning the same partitions while their fetchers are still stopping trips
+ * an assertion in librdkafka 2.0.2 (confluentinc/librdkafka#5573). A partition without a
+ * committed offset goes back to its beginning (auto.offset.reset=earliest). */
+static int rewind_to_committed(struct agg *a, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t err = rd_kafka_assignment(a->consumer, &parts);
     if (!err)
         err = rd_kafka_committed(a->consumer, parts, 10000);
-    if (!err)
-        err = rd_kafka_assign(a->consumer, parts);
+    if (!err && parts->cnt > 0) {
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].offset < 0)
+                parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        error = rd_kafka_seek_partitions(a->consumer, parts, 10000);
+        for (int i = 0; !error && !err && i < parts->cnt; i++)
+            err = parts->elems[i].err;
+    }
+    if (error)
+        snprintf(errstr, errstr_size, "seeking to the committed offsets: %s",
+                 rd_kafka_error_string(error));
+    else if (err)
+        snprintf(errstr, errstr_size, "reading the committed offsets: %s", rd_kafka_err2str(err));
+    if (error)
+        rd_kafka_error_destroy(error);
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
-    return err ? DB_ERR_KAFKA : 0;
+    return err || error ? DB_ERR_KAFKA : 0;
 }
 
 /* Returns 1 when the group's committed offsets reached the end offsets seen at start
@@ -312,12 +330,66 @@ static int caught_up(struct agg *a, int64_t *lag)
     return *lag == 0;
 }
 
+/* Creates the transactional producer under a->txid, checks the broker and registers
+ * the id (fencing any predecessor and aborting what it left open). Returns an exit code. */
+static int producer_open(struct agg *a, char *errstr, size_t errstr_size)
+{
+    rd_kafka_error_t *error;
+    a->producer = kafka_producer_new(a->cfg, a->txid, NULL, a, errstr, errstr_size);
+    if (!a->producer)
+        return EXIT_CONFIG;
+    switch (kafka_check(a->producer, 10000, errstr, errstr_size)) {
+    case KAFKA_FAIL_NONE:
+        break;
+    case KAFKA_FAIL_AUTH:
+        return EXIT_AUTH;
+    default:
+        return EXIT_BROKER;
+    }
+    error = rd_kafka_init_transactions(a->producer, 30000);
+    if (error) {
+        snprintf(errstr, errstr_size, "init_transactions: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return EXIT_BROKER;
+    }
+    return EXIT_OK;
+}
+
+#define MAX_RESETS 3
+/* Replaces a producer left in a fatal state by a new one under the same transactional
+ * id; the caller then recounts from the last commit. Returns 0, or an exit code when the
+ * producer was fenced (another live instance uses our --instance id) or keeps failing. */
+static int producer_reset(struct agg *a, char *errstr, size_t errstr_size)
+{
+    char why[512];
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(a->producer, why, sizeof why);
+    if (err == RD_KAFKA_RESP_ERR__FENCED || err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+        err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+        snprintf(errstr, errstr_size, "fenced: another aggregator runs as instance id \"%s\"; "
+                 "give each instance its own --instance", a->txid);
+        return EXIT_BROKER;
+    }
+    if (++a->resets > MAX_RESETS) {
+        snprintf(errstr, errstr_size, "the transactional producer failed %d times in a row "
+                 "(last: %s); check the broker, then restart the aggregator (state is rebuilt "
+                 "from Kafka, nothing is lost)", MAX_RESETS, err ? why : "unknown");
+        return EXIT_BROKER;
+    }
+    if (a->verbose >= 0)
+        cli_err("aggregate", "replacing the transactional producer after a fatal error (%s); "
+                "recounting from the last commit", err ? why : "unknown");
+    rd_kafka_destroy(a->producer);
+    a->producer = NULL;
+    a->in_txn = 0;
+    a->producer_broken = 0;
+    a->need_rebuild = 1;
+    return producer_open(a, errstr, errstr_size);
+}
+
 static int setup(struct agg *a, const char *instance, char *errstr, size_t errstr_size)
 {
-    char txid[300];
     const char *group = config_get(a->cfg, "docbus.aggregate.group", "docbus-aggregate");
     const char *metrics_path = config_get(a->cfg, "docbus.metrics", "");
-    rd_kafka_error_t *error;
     const char *changelog_cfg[] = {"cleanup.policy=compact"};
     const char *rejected_cfg[] = {"retention.ms=-1"};
     const char *names[2];
@@ -341,18 +413,9 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
 
     /* One stable transactional id per instance: a restarted instance fences its killed
      * predecessor and aborts whatever that one left open. */
-    snprintf(txid, sizeof txid, "%s-%s", group, instance);
-    a->producer = kafka_producer_new(a->cfg, txid, NULL, a, errstr, errstr_size);
-    if (!a->producer)
-        return EXIT_CONFIG;
-    switch (kafka_check(a->producer, 10000, errstr, errstr_size)) {
-    case KAFKA_FAIL_NONE:
-        break;
-    case KAFKA_FAIL_AUTH:
-        return EXIT_AUTH;
-    default:
-        return EXIT_BROKER;
-    }
+    snprintf(a->txid, sizeof a->txid, "%s-%s", group, instance);
+    if ((rc = producer_open(a, errstr, errstr_size)))
+        return rc;
     names[0] = a->counts_topic;
     names[1] = a->seen_topic;
     if (kafka_ensure_topics(a->producer, names, 2, 4, changelog_cfg, 1, errstr, errstr_size))
@@ -361,12 +424,6 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     names[1] = a->events_topic;
     if (kafka_ensure_topics(a->producer, names, 2, 4, rejected_cfg, 1, errstr, errstr_size))
         return EXIT_BROKER;
-    error = rd_kafka_init_transactions(a->producer, 30000);
-    if (error) {
-        snprintf(errstr, errstr_size, "init_transactions: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        return EXIT_BROKER;
-    }
 
     a->consumer = kafka_consumer_new(a->cfg, group, rebalance_cb, a, errstr, errstr_size);
     if (!a->consumer)
@@ -444,6 +501,12 @@ int cmd_aggregate(int argc, char **argv)
                 rd_kafka_message_destroy(m);
             goto out;
         }
+        if (a.producer_broken && (rc = producer_reset(&a, errstr, sizeof errstr))) {
+            cli_err("aggregate", "%s", errstr);
+            if (m)
+                rd_kafka_message_destroy(m);
+            goto out;
+        }
         if (a.need_rebuild > 0) {
             /* After an aborted transaction: recount from the last committed offsets. */
             a.need_rebuild = 0;
@@ -451,7 +514,7 @@ int cmd_aggregate(int argc, char **argv)
                 rd_kafka_message_destroy(m);
                 m = NULL;
             }
-            if (rebuild_state_retrying(&a, errstr, sizeof errstr) || rewind_to_committed(&a)) {
+            if (rebuild_state_retrying(&a, errstr, sizeof errstr) || rewind_to_committed(&a, errstr, sizeof errstr)) {
                 cli_err("aggregate", "recovering after an aborted transaction failed: %s", errstr);
                 rc = EXIT_BROKER;
                 goto out;
@@ -461,11 +524,13 @@ int cmd_aggregate(int argc, char **argv)
             if (!a.in_txn) {
                 rd_kafka_error_t *e = rd_kafka_begin_transaction(a.producer);
                 if (e) {
+                    /* Only a fatal producer state makes begin fail: replace the producer
+                     * and recount this message after the rewind. */
                     cli_err("aggregate", "begin_transaction: %s", rd_kafka_error_string(e));
                     rd_kafka_error_destroy(e);
                     rd_kafka_message_destroy(m);
-                    rc = EXIT_BROKER;
-                    goto out;
+                    a.producer_broken = 1;
+                    continue;
                 }
                 a.in_txn = 1;
                 txn_start = a.now;
@@ -494,10 +559,9 @@ int cmd_aggregate(int argc, char **argv)
             int r = commit_txn(&a, errstr, sizeof errstr);
             a.in_txn = 0;
             if (r < 0) {
-                cli_err("aggregate", "transaction failed fatally: %s; restart the aggregator "
-                        "(state is rebuilt from Kafka, nothing is lost)", errstr);
-                rc = EXIT_BROKER;
-                goto out;
+                cli_err("aggregate", "transaction failed fatally: %s", errstr);
+                a.producer_broken = 1;
+                continue;
             }
             if (r > 0) {
                 cli_err("aggregate", "transaction aborted (%s); recounting from the last commit",
