@@ -312,10 +312,13 @@ static void check_revocation(trust_t *t, trust_cert_t *c)
     c->crl_gen = t->crl_gen;
 }
 
-static void hex8(const uint8_t *k, char out[17])
+/* The first 8 bytes of a key id in hex, for messages (only on error paths: formatting
+ * it per message cost ~7% of verification). Returns out. */
+static const char *hex8(const uint8_t *k, char out[17])
 {
     for (int i = 0; i < 8; i++)
         snprintf(out + 2 * i, 3, "%02x", k[i]);
+    return out;
 }
 
 int trust_check(trust_t *t, const uint8_t key_id[32], const char *producer, int64_t signed_at_ms,
@@ -324,19 +327,18 @@ int trust_check(trust_t *t, const uint8_t key_id[32], const char *producer, int6
     trust_cert_t *c = lookup(t, key_id);
     char kid[17];
     int rc = 0;
-    hex8(key_id, kid);
     if (pub_out)
         *pub_out = NULL;
     if (!c) {
         snprintf(errstr, errstr_size, "no certificate with key id %s... (signer claims unit %s)",
-                 kid, producer);
+                 hex8(key_id, kid), producer);
         rc = DB_ERR_UNKNOWN_SIGNER;
         goto out;
     }
     if (c->chain == 0)
         check_chain(t, c);
     if (c->chain != 1) {
-        snprintf(errstr, errstr_size, "certificate %s... %s", kid, c->chain_err);
+        snprintf(errstr, errstr_size, "certificate %s... %s", hex8(key_id, kid), c->chain_err);
         rc = c->chain;
         goto out;
     }
@@ -344,7 +346,7 @@ int trust_check(trust_t *t, const uint8_t key_id[32], const char *producer, int6
         signed_at_ms < t->ca_not_before_ms || signed_at_ms > t->ca_not_after_ms) {
         snprintf(errstr, errstr_size,
                  "certificate %s... of %s not valid at signing time %lld ms (valid %lld..%lld ms)",
-                 kid, c->unit, (long long)signed_at_ms, (long long)c->not_before_ms,
+                 hex8(key_id, kid), c->unit, (long long)signed_at_ms, (long long)c->not_before_ms,
                  (long long)c->not_after_ms);
         rc = DB_ERR_CERT_EXPIRED;
         goto out;
@@ -354,13 +356,13 @@ int trust_check(trust_t *t, const uint8_t key_id[32], const char *producer, int6
     if (c->revoked && c->revoked_at_ms <= signed_at_ms) {
         snprintf(errstr, errstr_size,
                  "certificate %s... of %s revoked at %lld ms, at or before signing time %lld ms",
-                 kid, c->unit, (long long)c->revoked_at_ms, (long long)signed_at_ms);
+                 hex8(key_id, kid), c->unit, (long long)c->revoked_at_ms, (long long)signed_at_ms);
         rc = DB_ERR_CERT_REVOKED;
         goto out;
     }
     if (!c->unit[0] || strcmp(c->unit, producer) != 0) {
         snprintf(errstr, errstr_size, "certificate %s... belongs to unit %s, message claims producer %s%s%s",
-                 kid, c->unit[0] ? c->unit : "(none)", producer, c->unit[0] ? "" : ": ",
+                 hex8(key_id, kid), c->unit[0] ? c->unit : "(none)", producer, c->unit[0] ? "" : ": ",
                  c->unit[0] ? "" : c->unit_err);
         rc = DB_ERR_CERT_UNIT;
         goto out;
