@@ -344,6 +344,7 @@ struct batch_verifier {
     EVP_MD_CTX *md_ctx;          /* signature verification */
     EVP_MD_CTX *hash_ctx;        /* cache keys; a context used for verifying cannot hash */
     EVP_MD *sha256;
+    merkle_cache_t *nodes;  /* proven Merkle nodes of recent batches */
     uint8_t (*cache)[32];   /* SHA-256(signed bytes || signature) of verified batches */
     uint8_t *cache_used;
     uint8_t sigmsg[CTX_LEN + HEADER_MAX];
@@ -360,7 +361,8 @@ batch_verifier_t *batch_verifier_new(trust_t *trust)
     v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     v->cache = calloc(VCACHE_SLOTS, sizeof *v->cache);
     v->cache_used = calloc(VCACHE_SLOTS, 1);
-    if (!v->md_ctx || !v->hash_ctx || !v->sha256 || !v->cache || !v->cache_used) {
+    v->nodes = merkle_cache_new();
+    if (!v->md_ctx || !v->hash_ctx || !v->sha256 || !v->cache || !v->cache_used || !v->nodes) {
         batch_verifier_destroy(v);
         return NULL;
     }
@@ -400,8 +402,8 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
     }
     if ((rc = merkle_leaf(content_avro, content_len, leaf)))
         goto out;
-    if (merkle_verify(leaf, (uint64_t)p->leaf_index, (uint64_t)h->count,
-                      (const uint8_t(*)[32])p->path, p->path_len, h->root) != 0) {
+    if (merkle_verify_cached(v->nodes, leaf, (uint64_t)p->leaf_index, (uint64_t)h->count,
+                             (const uint8_t(*)[32])p->path, p->path_len, h->root) != 0) {
         hex8(h->root, root);   /* only on failure: snprintf per message cost ~3% of aggregate */
         snprintf(errstr, errstr_size, "%.63s seq %lld: inclusion path does not lead to root %s... "
                  "of batch %lld", c->producer, (long long)c->seq, root, (long long)h->batch_seq);
@@ -454,6 +456,7 @@ void batch_verifier_destroy(batch_verifier_t *v)
     EVP_MD_CTX_free(v->md_ctx);
     EVP_MD_CTX_free(v->hash_ctx);
     EVP_MD_free(v->sha256);
+    merkle_cache_destroy(v->nodes);
     free(v->cache);
     free(v->cache_used);
     free(v);

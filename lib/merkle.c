@@ -170,6 +170,163 @@ int merkle_verify(const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index, uint64_t 
     return 0;
 }
 
+/* ---- cache of proven nodes ----------------------------------------------------- */
+
+#define MCACHE_ENTRIES 256          /* trees remembered, direct-mapped by root */
+#define MCACHE_MAX_LEAVES 4096      /* bigger trees are verified without the cache */
+
+/* One tree: node (level, i) at nodes[off[level] + i], known[] says it is proven. A node
+ * at level l covers leaves i << l .. ((i + 1) << l) - 1; a last node without a sibling
+ * is carried up unchanged, so it appears at several levels under different positions. */
+struct mtree {
+    uint8_t root[MERKLE_HASH_LEN];
+    uint64_t count;                 /* 0: slot empty */
+    int levels;
+    size_t off[MERKLE_MAX_PATH + 1], width[MERKLE_MAX_PATH + 1];
+    uint8_t (*nodes)[MERKLE_HASH_LEN];
+    uint8_t *known;
+    size_t cap;
+};
+
+struct merkle_cache {
+    struct mtree trees[MCACHE_ENTRIES];
+};
+
+merkle_cache_t *merkle_cache_new(void)
+{
+    return calloc(1, sizeof(merkle_cache_t));
+}
+
+void merkle_cache_destroy(merkle_cache_t *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < MCACHE_ENTRIES; i++) {
+        free(c->trees[i].nodes);
+        free(c->trees[i].known);
+    }
+    free(c);
+}
+
+/* The slot for (root, count), emptied and laid out when it held another tree; NULL when
+ * the tree is too big to remember or memory is short. */
+static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH_LEN],
+                               uint64_t count)
+{
+    struct mtree *t = &c->trees[(root[0] | (unsigned)root[1] << 8) % MCACHE_ENTRIES];
+    size_t total = 0;
+    if (count > MCACHE_MAX_LEAVES)
+        return NULL;
+    if (t->count == count && memcmp(t->root, root, MERKLE_HASH_LEN) == 0)
+        return t;
+    t->levels = 0;
+    for (uint64_t last = count - 1;; last >>= 1) {
+        t->off[t->levels] = total;
+        t->width[t->levels] = (size_t)last + 1;
+        total += (size_t)last + 1;
+        t->levels++;
+        if (last == 0)
+            break;
+    }
+    if (total > t->cap) {
+        void *n = realloc(t->nodes, total * MERKLE_HASH_LEN), *k;
+        if (n)
+            t->nodes = n;
+        k = n ? realloc(t->known, total) : NULL;
+        if (!k) {
+            t->count = 0;
+            return NULL;
+        }
+        t->known = k;
+        t->cap = total;
+    }
+    memset(t->known, 0, total);
+    memcpy(t->root, root, MERKLE_HASH_LEN);
+    t->count = count;
+    return t;
+}
+
+/* The proven node at (level, i) of t, or NULL. */
+static const uint8_t *mtree_get(const struct mtree *t, int level, uint64_t i)
+{
+    if (!t || level >= t->levels || i >= t->width[level] || !t->known[t->off[level] + i])
+        return NULL;
+    return t->nodes[t->off[level] + i];
+}
+
+struct mstep {
+    int level;
+    uint64_t i;
+    const uint8_t *hash;
+};
+
+int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index,
+                         uint64_t count, const uint8_t (*path)[MERKLE_HASH_LEN], int path_len,
+                         const uint8_t root[MERKLE_HASH_LEN])
+{
+    /* merkle_verify's walk (RFC 9162 2.1.3.2) with each node's position tracked; a
+     * parent is taken from the cache when both children equal proven nodes and the
+     * parent is proven, else hashed. Every visited node is remembered once the walk
+     * ends at the root. */
+    uint8_t r[MERKLE_HASH_LEN], parents[MERKLE_MAX_PATH][MERKLE_HASH_LEN];
+    struct mstep seen[2 * MERKLE_MAX_PATH + 1];
+    struct mtree *t;
+    uint64_t fn = index, sn;
+    int level = 0, nseen = 0, rc;
+    if (!c)
+        return merkle_verify(leaf, index, count, path, path_len, root);
+    if (count == 0 || index >= count || path_len < 0 || path_len > MERKLE_MAX_PATH ||
+        (path_len > 0 && !path))
+        return DB_ERR_BAD_PROOF;
+    t = mtree_for(c, root, count);
+    sn = count - 1;
+    memcpy(r, leaf, MERKLE_HASH_LEN);
+    seen[nseen++] = (struct mstep){0, fn, leaf};
+    for (int i = 0; i < path_len; i++) {
+        const uint8_t *left, *right, *known_parent;
+        uint64_t sib;
+        if (sn == 0)
+            return DB_ERR_BAD_PROOF;
+        if (!(fn & 1) && fn == sn) {
+            /* the last node of its level, carried up until it is a right child */
+            while (fn != 0 && !(fn & 1)) {
+                fn >>= 1;
+                sn >>= 1;
+                level++;
+            }
+            if (fn == 0)
+                return DB_ERR_BAD_PROOF;   /* merkle_verify cannot match the root either */
+        }
+        sib = (fn & 1) ? fn - 1 : fn + 1;
+        left = (fn & 1) ? path[i] : r;
+        right = (fn & 1) ? r : path[i];
+        seen[nseen++] = (struct mstep){level, sib, path[i]};
+        const uint8_t *kr = mtree_get(t, level, fn), *ks = mtree_get(t, level, sib);
+        known_parent = mtree_get(t, level + 1, fn >> 1);
+        /* hashes of public data: a plain comparison is enough here */
+        if (kr && ks && known_parent && memcmp(kr, r, MERKLE_HASH_LEN) == 0 &&
+            memcmp(ks, path[i], MERKLE_HASH_LEN) == 0)
+            memcpy(parents[i], known_parent, MERKLE_HASH_LEN);
+        else if ((rc = merkle_node(left, right, parents[i])))
+            return rc;
+        memcpy(r, parents[i], MERKLE_HASH_LEN);
+        fn >>= 1;
+        sn >>= 1;
+        level++;
+        seen[nseen++] = (struct mstep){level, fn, parents[i]};
+    }
+    if (sn != 0 || CRYPTO_memcmp(r, root, MERKLE_HASH_LEN) != 0)
+        return DB_ERR_BAD_PROOF;
+    for (int k = 0; t && k < nseen; k++) {
+        if (seen[k].level >= t->levels || seen[k].i >= t->width[seen[k].level])
+            continue;
+        size_t at = t->off[seen[k].level] + seen[k].i;
+        memcpy(t->nodes[at], seen[k].hash, MERKLE_HASH_LEN);
+        t->known[at] = 1;
+    }
+    return 0;
+}
+
 struct merkle_tree {
     uint8_t (*nodes)[MERKLE_HASH_LEN]; /* level 0, then level 1, ... up to the root */
     size_t cap;                        /* nodes allocated */

@@ -35,6 +35,23 @@ int merkle_verify(const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index, uint64_t 
                   const uint8_t (*path)[MERKLE_HASH_LEN], int path_len,
                   const uint8_t root[MERKLE_HASH_LEN]);
 
+/* Nodes of recently proven trees, so that proofs of other leaves of the same tree reuse
+ * them instead of hashing again: a node is only remembered after a proof through it
+ * reached the root, and is reused only where the proof presents the same children. */
+typedef struct merkle_cache merkle_cache_t;
+
+/* Returns an empty cache (a few MiB at most), or NULL when out of memory. */
+merkle_cache_t *merkle_cache_new(void);
+
+/* Frees c; NULL is allowed. */
+void merkle_cache_destroy(merkle_cache_t *c);
+
+/* merkle_verify with the same result for every input, reusing and remembering proven
+ * nodes in c (NULL: plain merkle_verify). Most leaves of a warm tree cost no node hash. */
+int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index,
+                         uint64_t count, const uint8_t (*path)[MERKLE_HASH_LEN], int path_len,
+                         const uint8_t root[MERKLE_HASH_LEN]);
+
 /* A whole tree kept level by level, so that every path costs O(log n). Reusable:
  * build again with other leaves and the buffer is kept. */
 typedef struct merkle_tree merkle_tree_t;

@@ -208,6 +208,75 @@ static void test_empty_tree_and_bad_index_are_invalid(void **state)
     merkle_tree_destroy(NULL);
 }
 
+/* merkle_verify_cached answers exactly as merkle_verify, for honest proofs in any order
+ * and for every single-bit or length tampering, with the cache warm from honest proofs
+ * of the same tree (and of a neighbouring tree size). */
+static void test_cached_verify_agrees_with_plain_verify(void **state)
+{
+    (void)state;
+    static uint8_t leaves[600][H];
+    uint8_t root[H], path[MERKLE_MAX_PATH][H], bad[MERKLE_MAX_PATH][H], leaf[H];
+    int len, hashes_checked = 0;
+    const size_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 33, 64, 70, 512, 513, 600};
+    merkle_tree_t *t = merkle_tree_new();
+    merkle_cache_t *c = merkle_cache_new();
+    assert_non_null(c);
+    for (int i = 0; i < 600; i++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "c%d", i);
+        assert_int_equal(merkle_leaf((const uint8_t *)buf, (size_t)n, leaves[i]), 0);
+    }
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        assert_int_equal(merkle_tree_build(t, (const uint8_t(*)[H])leaves, n, root), 0);
+        /* honest proofs, forwards then backwards then strided: all verify */
+        for (int pass = 0; pass < 3; pass++)
+            for (size_t k = 0; k < n; k++) {
+                size_t i = pass == 0 ? k : pass == 1 ? n - 1 - k : (k * 37) % n;
+                assert_int_equal(merkle_tree_path(t, i, path, &len), 0);
+                assert_int_equal(merkle_verify_cached(c, leaves[i], i, n,
+                                                      (const uint8_t(*)[H])path, len, root), 0);
+            }
+        /* tampering, against a warm cache: same verdict as the plain verifier */
+        for (size_t i = 0; i < n; i += (n > 70 ? 7 : 1)) {
+            assert_int_equal(merkle_tree_path(t, i, path, &len), 0);
+            for (int e = 0; e < len; e++)
+                for (int bit = 0; bit < 8 * H; bit += 61) {
+                    memcpy(bad, path, sizeof path);
+                    bad[e][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+                    assert_int_equal(merkle_verify_cached(c, leaves[i], i, n,
+                                                          (const uint8_t(*)[H])bad, len, root),
+                                     merkle_verify(leaves[i], i, n, (const uint8_t(*)[H])bad, len, root));
+                    hashes_checked++;
+                }
+            memcpy(leaf, leaves[i], H);
+            leaf[i % H] ^= 0x80;
+            assert_int_equal(merkle_verify_cached(c, leaf, i, n, (const uint8_t(*)[H])path, len, root),
+                             DB_ERR_BAD_PROOF);
+            for (int dl = -1; dl <= 1; dl += 2)
+                if (len + dl >= 0 && len + dl <= MERKLE_MAX_PATH)
+                    assert_int_equal(
+                        merkle_verify_cached(c, leaves[i], i, n, (const uint8_t(*)[H])path, len + dl, root),
+                        merkle_verify(leaves[i], i, n, (const uint8_t(*)[H])path, len + dl, root));
+            for (uint64_t other = 0; other < n && other < 4; other++)
+                assert_int_equal(
+                    merkle_verify_cached(c, leaves[i], other, n, (const uint8_t(*)[H])path, len, root),
+                    merkle_verify(leaves[i], other, n, (const uint8_t(*)[H])path, len, root));
+            assert_int_equal(
+                merkle_verify_cached(c, leaves[i], i, n + 1, (const uint8_t(*)[H])path, len, root),
+                merkle_verify(leaves[i], i, n + 1, (const uint8_t(*)[H])path, len, root));
+        }
+    }
+    assert_true(hashes_checked > 1000);
+    /* no cache: the plain verifier */
+    assert_int_equal(merkle_tree_build(t, (const uint8_t(*)[H])leaves, 9, root), 0);
+    assert_int_equal(merkle_tree_path(t, 4, path, &len), 0);
+    assert_int_equal(merkle_verify_cached(NULL, leaves[4], 4, 9, (const uint8_t(*)[H])path, len, root), 0);
+    merkle_cache_destroy(c);
+    merkle_cache_destroy(NULL);
+    merkle_tree_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_flipped_bit_in_leaf_path_or_root_fails),
         cmocka_unit_test(test_wrong_path_length_or_count_fails),
         cmocka_unit_test(test_empty_tree_and_bad_index_are_invalid),
+        cmocka_unit_test(test_cached_verify_agrees_with_plain_verify),
     };
     return cmocka_run_group_tests_name("merkle", tests, NULL, NULL);
 }
