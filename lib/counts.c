@@ -26,6 +26,9 @@ typedef struct rec {
     int64_t value;        /* count/sum/distinct: the total; list: the item's fact time */
     int64_t updated_at;
     char *item;           /* list: the item JSON */
+    char *json;           /* dims/member records: the serialized record around its two
+                             changing numbers, "<head>\0<tail>" (see rec_text) */
+    uint16_t json_tail;   /* offset of <tail> in json */
 } rec_t;
 
 struct counts {
@@ -76,6 +79,7 @@ void counts_destroy(counts_t *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->recs[i].key);
         free(c->recs[i].item);
+        free(c->recs[i].json);
     }
     for (int i = 0; i < c->nmids; i++)
         free(c->mids[i]);
@@ -177,6 +181,7 @@ static void rec_remove(counts_t *c, size_t ri)
     index_delete(c, index_find(c, r->hash, r->key, r->klen));
     free(r->key);
     free(r->item);
+    free(r->json);
     if (ri != last) {
         rec_t *l = &c->recs[last];
         size_t p = l->hash & (c->icap - 1);
@@ -450,14 +455,68 @@ fail:
     return NULL;
 }
 
-int counts_dirty_foreach(const counts_t *c, counts_record_cb cb, void *opaque)
+/* Sets r->json: r serialized with marker numbers for "value" and "updated_at", cut
+ * around them. Leaves it NULL when the text does not have the expected shape (then
+ * rec_text dumps the whole record each time). */
+static void rec_cut(counts_t *c, rec_t *r)
+{
+    int64_t v = r->value, u = r->updated_at;
+    char mark[32];
+    int ml = snprintf(mark, sizeof mark, "%" PRId64, INT64_MIN);
+    r->value = INT64_MIN;
+    r->updated_at = INT64_MIN;
+    json_t *o = rec_json(c, r);
+    r->value = v;
+    r->updated_at = u;
+    char *full = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!full)
+        return;
+    char *a = strstr(full, ",\"value\":");
+    char *b = a ? strstr(a, ",\"updated_at\":") : NULL;
+    if (!a || !b || strncmp(a + 9, mark, (size_t)ml) != 0 || strncmp(b + 14, mark, (size_t)ml) != 0 ||
+        strcmp(b + 14 + ml, "}") != 0 || (size_t)(a + 9 - full) >= UINT16_MAX) {
+        free(full);
+        return;
+    }
+    /* head = full[0, a+9), tail = [a+9+ml, b+14) */
+    size_t hl = (size_t)(a + 9 - full), tl = (size_t)(b + 14 - (a + 9 + ml));
+    memmove(full + hl + 1, a + 9 + ml, tl);
+    full[hl] = '\0';
+    full[hl + 1 + tl] = '\0';
+    r->json = full;
+    r->json_tail = (uint16_t)(hl + 1);
+}
+
+/* Serializes r as rec_json would (same fields, same order), reusing the parts that never
+ * change once the record exists: only "value" and "updated_at" are formatted per call,
+ * where building and dumping a JSON object per record per transaction cost ~18% of the
+ * aggregator. Returns malloc'd text or NULL. */
+static char *rec_text(counts_t *c, rec_t *r)
+{
+    char *text;
+    if (r->slot_kind != SLOT_ITEM && !r->json)
+        rec_cut(c, r);
+    if (!r->json) {
+        json_t *o = rec_json(c, r);
+        text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        return text;
+    }
+    const char *head = r->json, *tail = r->json + r->json_tail;
+    size_t n = strlen(head) + strlen(tail) + 48;
+    if (!(text = malloc(n)))
+        return NULL;
+    snprintf(text, n, "%s%" PRId64 "%s%" PRId64 "}", head, r->value, tail, r->updated_at);
+    return text;
+}
+
+int counts_dirty_foreach(counts_t *c, counts_record_cb cb, void *opaque)
 {
     int rc = 0;
     for (size_t i = 0; i < c->ndirty && !rc; i++) {
-        const rec_t *r = &c->recs[c->dirty[i]];
-        json_t *o = rec_json(c, r);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        json_decref(o);
+        rec_t *r = &c->recs[c->dirty[i]];
+        char *text = rec_text(c, r);
         if (!text)
             return DB_ERR_NOMEM;
         rc = cb(r->key, r->klen, text, strlen(text), opaque);

@@ -48,7 +48,7 @@ int counts_apply(counts_t *c, const metrics_t *m, const metrics_fact_t *f, const
  * counts_clear_dirty, in the order they were first changed. Value JSON:
  * {"metric","quarter","dims":{..}|"member":".."|"item":{..},"value","src","updated_at"}.
  * Returns 0, DB_ERR_NOMEM, or the first non-zero return of cb (which stops the walk). */
-int counts_dirty_foreach(const counts_t *c, counts_record_cb cb, void *opaque);
+int counts_dirty_foreach(counts_t *c, counts_record_cb cb, void *opaque);
 
 /* Number of dirty records. */
 size_t counts_dirty_count(const counts_t *c);

@@ -294,6 +294,18 @@ static void test_record_format(void **state)
     assert_string_equal(json_string_value(json_object_get(v, "member")), "U,1");
     assert_null(json_object_get(v, "dims"));
     json_decref(v);
+    /* the record's text is kept between transactions; only value and updated_at change */
+    assert_string_equal(r.value[0], "{\"metric\":\"docs.sent\",\"quarter\":\"2018-Q1\",\"dims\":"
+                        "{\"from.code\":\"000.00.00.H29\"},\"value\":1,\"src\":\"docbus.inbox.X:3\","
+                        "\"updated_at\":1519000000000}");
+    counts_clear_dirty(c);
+    put(c, "docs.sent", "2018-Q1", "from.code=000.00.00.H29", 41, NULL, "docbus.inbox.X:3", 1519000000999);
+    r.n = 0;
+    assert_int_equal(counts_dirty_foreach(c, grab, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.value[0], "{\"metric\":\"docs.sent\",\"quarter\":\"2018-Q1\",\"dims\":"
+                        "{\"from.code\":\"000.00.00.H29\"},\"value\":42,\"src\":\"docbus.inbox.X:3\","
+                        "\"updated_at\":1519000000999}");
     counts_destroy(c);
 }
 
