@@ -26,8 +26,9 @@ typedef struct seqstate_file seqstate_file_t;
 int seqstate_open(const char *path, const char *producer, seqstate_file_t **out, seqstate_t *st,
                   char *errstr, size_t errstr_size);
 
-/* Persists st durably: temp file, fsync, rename, fsync of the directory. Returns 0 or
- * DB_ERR_IO; on error the previous state stays on disk. */
+/* Persists st durably: in place into the older of the file's two slots, one fdatasync
+ * (the first save of a new or v1 file: temp file, fsync, rename, directory fsync).
+ * Returns 0 or DB_ERR_IO; on error the previous state stays on disk. */
 int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size);
 
 /* Releases the lock and frees f; NULL is allowed. */
