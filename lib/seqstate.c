@@ -49,6 +49,22 @@ static int make_parent(const char *path)
     return 0;
 }
 
+/* Sets *st from parsed fields; root is 64 hex digits. Returns 0, or -1 for bad hex. */
+static int fill(seqstate_t *st, const char *prod, long long seq, long long bseq, const char *root)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->producer, sizeof st->producer, "%s", prod);
+    st->last_seq = seq;
+    st->last_batch_seq = bseq;
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(root + 2 * i, "%2x", &v) != 1)
+            return -1;
+        st->last_root[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
 static int parse(const char *path, const char *text, const char *producer, seqstate_t *st,
                  char *errstr, size_t errstr_size)
 {
@@ -66,17 +82,9 @@ static int parse(const char *path, const char *text, const char *producer, seqst
         snprintf(errstr, errstr_size, "%s holds the state of producer %s, not %s", path, prod, producer);
         return DB_ERR_CONFIG;
     }
-    memset(st, 0, sizeof *st);
-    snprintf(st->producer, sizeof st->producer, "%s", prod);
-    st->last_seq = seq;
-    st->last_batch_seq = bseq;
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(root + 2 * i, "%2x", &v) != 1) {
-            snprintf(errstr, errstr_size, "%s: malformed last_root", path);
-            return DB_ERR_CONFIG;
-        }
-        st->last_root[i] = (uint8_t)v;
+    if (fill(st, prod, seq, bseq, root) != 0) {
+        snprintf(errstr, errstr_size, "%s: malformed last_root", path);
+        return DB_ERR_CONFIG;
     }
     return 0;
 }
@@ -113,16 +121,8 @@ static int parse_slot(const char *p, seqstate_t *st, uint64_t *gen)
                magic, prod, &seq, &bseq, root, &g, &n) != 6 || (size_t)n != strlen(buf) ||
         strcmp(magic, SEQSTATE_MAGIC) || strlen(root) != 64 || seq < 0 || bseq < 0)
         return 0;
-    memset(st, 0, sizeof *st);
-    snprintf(st->producer, sizeof st->producer, "%s", prod);
-    st->last_seq = seq;
-    st->last_batch_seq = bseq;
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(root + 2 * i, "%2x", &v) != 1)
-            return 0;
-        st->last_root[i] = (uint8_t)v;
-    }
+    if (fill(st, prod, seq, bseq, root) != 0)
+        return 0;
     *gen = g;
     return 1;
 }
