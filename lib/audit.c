@@ -968,17 +968,24 @@ static int add_figure_diff(audit_t *a, quarter_t q, const char *id, const char *
     return !d || json_array_append_new(a->differences, d) ? DB_ERR_NOMEM : 0;
 }
 
-/* Collects the recount's records of the audited quarters as key -> {"value","item"?}. */
-static int recount_record(const char *key, size_t klen, const char *value, size_t vlen,
+/* Collects the recount's records of the audited quarters as key -> {"value","item"?}, the
+ * shape record_core gives a committed record. */
+static int recount_record(const char *key, size_t klen, int64_t value, const char *item,
                           void *opaque)
 {
-    json_t *obj = opaque;
+    json_t *obj = opaque, *core = json_object(), *it = NULL;
     char k[1024];
-    if (klen >= sizeof k)
+    if (klen >= sizeof k) {
+        json_decref(core);
         return DB_ERR_INVALID;
+    }
     snprintf(k, sizeof k, "%.*s", (int)klen, key);
-    json_t *core = record_core(value, vlen);
-    return !core || json_object_set_new(obj, k, core) ? DB_ERR_NOMEM : 0;
+    if (!core || json_object_set_new(core, "value", json_integer(value)) ||
+        (item && (!(it = json_loads(item, 0, NULL)) || json_object_set_new(core, "item", it)))) {
+        json_decref(core);
+        return DB_ERR_NOMEM;
+    }
+    return json_object_set_new(obj, k, core) ? DB_ERR_NOMEM : 0;
 }
 
 int audit_only_topics(audit_t *a, const char *const *topics, size_t n)
@@ -1017,7 +1024,7 @@ int audit_compare_committed(audit_t *a)
         goto out;
     /* Record by record: the audit's sources are the aggregator's (topic:partition), so
      * every committed record of an audited quarter has its exact twin. */
-    if (counts_dirty_foreach(a->recount, recount_record, mine))
+    if (counts_dirty_values(a->recount, recount_record, mine))
         goto out;
     json_object_foreach(mine, k, v) {
         quarter_t q;

@@ -525,6 +525,16 @@ int counts_dirty_foreach(counts_t *c, counts_record_cb cb, void *opaque)
     return rc;
 }
 
+int counts_dirty_values(const counts_t *c, counts_value_cb cb, void *opaque)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->ndirty && !rc; i++) {
+        const rec_t *r = &c->recs[c->dirty[i]];
+        rc = cb(r->key, r->klen, r->value, r->slot_kind == SLOT_ITEM ? r->item : NULL, opaque);
+    }
+    return rc;
+}
+
 size_t counts_dirty_count(const counts_t *c)
 {
     return c->ndirty;

@@ -50,6 +50,14 @@ int counts_apply(counts_t *c, const metrics_t *m, const metrics_fact_t *f, const
  * Returns 0, DB_ERR_NOMEM, or the first non-zero return of cb (which stops the walk). */
 int counts_dirty_foreach(counts_t *c, counts_record_cb cb, void *opaque);
 
+/* Called by counts_dirty_values with a record's key, its value and, for list records,
+ * its item JSON (NULL otherwise); non-zero stops the walk and is returned. */
+typedef int (*counts_value_cb)(const char *key, size_t klen, int64_t value, const char *item,
+                               void *opaque);
+
+/* Like counts_dirty_foreach, without serializing: the numbers a comparison needs. */
+int counts_dirty_values(const counts_t *c, counts_value_cb cb, void *opaque);
+
 /* Number of dirty records. */
 size_t counts_dirty_count(const counts_t *c);
 
