@@ -833,20 +833,16 @@ static int key_quarter(const char *key, size_t klen, quarter_t *q)
 }
 
 /* The compared part of a record value: {"value", "item"?}. */
-static json_t *record_core(const char *value, size_t vlen)
+/* {"value","item"?} of a parsed count record: what the comparison looks at. */
+static json_t *record_core(json_t *v)
 {
-    json_error_t e;
-    json_t *v = json_loadb(value, vlen, 0, &e), *core = NULL;
-    if (!v)
-        return NULL;
-    core = json_object();
+    json_t *core = json_object();
     if (core) {
         json_t *x = json_object_get(v, "value"), *item = json_object_get(v, "item");
         json_object_set(core, "value", x ? x : json_null());
         if (item)
             json_object_set(core, "item", item);
     }
-    json_decref(v);
     return core;
 }
 
@@ -861,7 +857,10 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
         return DB_ERR_INVALID;
     }
     snprintf(k, sizeof k, "%.*s", (int)klen, key);
-    if ((rc = counts_load_record(a->committed, key, klen, value, vlen, errstr, errstr_size))) {
+    json_t *parsed = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+    if ((rc = counts_load_value(a->committed, key, klen, value != NULL, parsed, errstr,
+                                errstr_size))) {
+        json_decref(parsed);
         /* A record no reader can load is itself a discrepancy of the published counts. */
         json_t *d = json_pack("{s:s, s:s, s:n, s:s%, s:s}", "kind", "record", "key", k, "audit",
                               "against", value ? value : "", value ? vlen : 0, "reason", errstr);
@@ -869,6 +868,10 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
             return DB_ERR_NOMEM;
         return rc;
     }
+    json_t *core = value ? record_core(parsed) : NULL;
+    json_decref(parsed);
+    if (value && !core)
+        return DB_ERR_NOMEM;
     if ((seen = json_object_get(a->committed_part, k))) {
         if (json_integer_value(seen) != partition) {
             json_t *d = json_pack("{s:s, s:s, s:n, s:n, s:s}", "kind", "record", "key", k, "audit",
@@ -878,20 +881,20 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
                      "aggregator writes a key to one partition only", (int)json_integer_value(seen),
                      (int)partition);
             if (!d || json_object_set_new(d, "reason", json_string(why)) ||
-                json_array_append_new(a->differences, d))
+                json_array_append_new(a->differences, d)) {
+                json_decref(core);
                 return DB_ERR_NOMEM;
+            }
         }
     } else if (json_object_set_new(a->committed_part, k, json_integer(partition))) {
+        json_decref(core);
         return DB_ERR_NOMEM;
     }
     if (!value) {
         json_object_del(a->committed_raw, k);
         return 0;
     }
-    json_t *core = record_core(value, vlen);
-    if (!core || json_object_set_new(a->committed_raw, k, core))
-        return DB_ERR_NOMEM;
-    return 0;
+    return json_object_set_new(a->committed_raw, k, core) ? DB_ERR_NOMEM : 0;
 }
 
 int audit_note(audit_t *a, const char *fmt, ...)

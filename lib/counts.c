@@ -624,14 +624,12 @@ static int value_slot(json_t *v, int *kind, char *buf, size_t size)
     return (int)o;
 }
 
-int counts_load_record(counts_t *c, const char *key, size_t klen, const char *value,
-                       size_t vlen, char *errstr, size_t errstr_size)
+int counts_load_value(counts_t *c, const char *key, size_t klen, int has_value, json_t *v,
+                      char *errstr, size_t errstr_size)
 {
     int rc = DB_ERR_INVALID, kind, mid, created, sl;
     const char *p1, *p2, *p3, *why = NULL;
     char qs[8], slot[METRICS_SLOT_MAX + 8];
-    json_t *v = NULL;
-    json_error_t jerr;
     quarter_t q;
     size_t ri;
 
@@ -648,7 +646,7 @@ int counts_load_record(counts_t *c, const char *key, size_t klen, const char *va
         why = "bad quarter";
         goto out;
     }
-    if (!value) {  /* tombstone */
+    if (!has_value) {  /* tombstone */
         uint64_t h = key_hash(key, klen);
         size_t p = index_find(c, h, key, klen);
         if (c->index[p])
@@ -656,7 +654,7 @@ int counts_load_record(counts_t *c, const char *key, size_t klen, const char *va
         rc = 0;
         goto out;
     }
-    if (!(v = json_loadb(value, vlen, 0, &jerr)) || !json_is_object(v)) {
+    if (!v || !json_is_object(v)) {
         why = "value is not a JSON object";
         goto out;
     }
@@ -706,6 +704,14 @@ out:
                  key, why ? why : "invalid");
     else if (rc == DB_ERR_NOMEM)
         snprintf(errstr, errstr_size, "out of memory");
+    return rc;
+}
+
+int counts_load_record(counts_t *c, const char *key, size_t klen, const char *value,
+                       size_t vlen, char *errstr, size_t errstr_size)
+{
+    json_t *v = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+    int rc = counts_load_value(c, key, klen, value != NULL, v, errstr, errstr_size);
     json_decref(v);
     return rc;
 }

@@ -70,6 +70,11 @@ void counts_clear_dirty(counts_t *c);
 int counts_load_record(counts_t *c, const char *key, size_t klen, const char *value,
                        size_t vlen, char *errstr, size_t errstr_size);
 
+/* counts_load_record of a value already parsed: v (borrowed; NULL when the text was not
+ * JSON), or a tombstone when has_value is 0. */
+int counts_load_value(counts_t *c, const char *key, size_t klen, int has_value, json_t *v,
+                      char *errstr, size_t errstr_size);
+
 /* Removes every record of source src (its partition was revoked). Returns how many. */
 size_t counts_forget_src(counts_t *c, const char *src);
 
