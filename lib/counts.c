@@ -43,6 +43,11 @@ struct counts {
     const metrics_t *cache_for;      /* metric index -> mids index, for this file */
     int cache_mid[METRICS_MAX];
     char kbuf[KEY_MAX];
+    /* The records of each metric, for queries: built on first use after a change. */
+    uint64_t gen, bymid_gen;   /* bumped by every add or remove; gen the index is for */
+    uint32_t *bymid;           /* record indexes grouped by mid */
+    size_t *bymid_start;       /* mid m's records: bymid[bymid_start[m] .. [m + 1]) */
+    int bymid_nmids;           /* mids the index covers */
 };
 
 /* ---------- table ---------- */
@@ -87,6 +92,8 @@ void counts_destroy(counts_t *c)
     free(c->recs);
     free(c->index);
     free(c->dirty);
+    free(c->bymid);
+    free(c->bymid_start);
     free(c);
 }
 
@@ -193,6 +200,7 @@ static void rec_remove(counts_t *c, size_t ri)
         *r = *l;
     }
     c->n--;
+    c->gen++;
 }
 
 static int mid_intern(counts_t *c, const char *id, size_t len)
@@ -273,6 +281,7 @@ static int rec_get(counts_t *c, const char *key, size_t klen, quarter_t q, int m
         return rc;
     c->index[p] = (uint32_t)c->n + 1;
     *ri = c->n++;
+    c->gen++;
     *created = 1;
     return 0;
 }
@@ -790,6 +799,42 @@ static int cmp_sref(const void *a, const void *b)
 }
 
 /* Records of metric mid in window, optionally filtered, as slot refs in *out. */
+/* The indexes of metric mid's records, *n of them. When memory runs out it returns NULL
+ * with *n = c->n: callers then scan every record (checking mid themselves), the same
+ * result slower. The grouping is cached in c (hence the cast: a counts_t is always one
+ * counts_new made) until the next add or remove. */
+static const uint32_t *mid_recs(const counts_t *cc, int mid, size_t *n)
+{
+    counts_t *c = (counts_t *)cc;
+    *n = 0;
+    if (mid < 0 || mid >= c->nmids)
+        return NULL;
+    if (!c->bymid || c->bymid_gen != c->gen || c->bymid_nmids != c->nmids) {
+        uint32_t *by = malloc((c->n ? c->n : 1) * sizeof *by);
+        size_t *start = calloc((size_t)c->nmids + 2, sizeof *start);
+        if (!by || !start) {
+            free(by);
+            free(start);
+            *n = c->n;
+            return NULL;
+        }
+        for (size_t i = 0; i < c->n; i++)
+            start[c->recs[i].mid + 2]++;
+        for (int m = 0; m < c->nmids; m++)
+            start[m + 2] += start[m + 1];
+        for (size_t i = 0; i < c->n; i++)   /* start[m + 1] is m's fill position */
+            by[start[c->recs[i].mid + 1]++] = (uint32_t)i;
+        free(c->bymid);
+        free(c->bymid_start);
+        c->bymid = by;
+        c->bymid_start = start;
+        c->bymid_gen = c->gen;
+        c->bymid_nmids = c->nmids;
+    }
+    *n = c->bymid_start[mid + 1] - c->bymid_start[mid];
+    return c->bymid + c->bymid_start[mid];
+}
+
 static int collect(const counts_t *c, int mid, quarter_t q, metrics_window_t w,
                    const char *filter, sref_t **out, size_t *n)
 {
@@ -798,9 +843,11 @@ static int collect(const counts_t *c, int mid, quarter_t q, metrics_window_t w,
     *out = NULL;
     *n = 0;
     for (int pass = 0; pass < 2; pass++) {
+        size_t nr;
+        const uint32_t *by = mid_recs(c, mid, &nr);
         k = 0;
-        for (size_t i = 0; i < c->n; i++) {
-            const rec_t *r = &c->recs[i];
+        for (size_t i = 0; i < nr; i++) {
+            const rec_t *r = &c->recs[by ? by[i] : i];
             if (r->mid != mid || !in_window(r->quarter, q, w) || !dims_match(r, filter))
                 continue;
             if (pass)
@@ -828,8 +875,10 @@ int64_t counts_value(const counts_t *c, const metrics_t *m, const char *id, quar
     if (mi < 0 || mid < 0)
         return 0;
     if (metrics_kind(m, mi) == METRICS_COUNT || metrics_kind(m, mi) == METRICS_SUM) {
-        for (size_t i = 0; i < c->n; i++) {
-            const rec_t *r = &c->recs[i];
+        size_t nr;
+        const uint32_t *by = mid_recs(c, mid, &nr);
+        for (size_t i = 0; i < nr; i++) {
+            const rec_t *r = &c->recs[by ? by[i] : i];
             if (r->mid == mid && in_window(r->quarter, q, w) && dims_match(r, dims_filter))
                 total += r->value;
         }
@@ -955,8 +1004,10 @@ int64_t counts_last_changed(const counts_t *c, const char *id, quarter_t q, metr
 {
     int mid = mid_find(c, id);
     int64_t t = 0;
-    for (size_t i = 0; mid >= 0 && i < c->n; i++) {
-        const rec_t *r = &c->recs[i];
+    size_t nr;
+    const uint32_t *by = mid_recs(c, mid, &nr);
+    for (size_t i = 0; i < nr; i++) {
+        const rec_t *r = &c->recs[by ? by[i] : i];
         if (r->mid == mid && in_window(r->quarter, q, w) && r->updated_at > t)
             t = r->updated_at;
     }

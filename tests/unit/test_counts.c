@@ -427,6 +427,30 @@ static void test_many_records_survive_growth_and_deletion(void **state)
     counts_destroy(c);
 }
 
+/* Queries between changes: the per-metric grouping the queries use must follow every
+ * add, removal and newly seen metric. */
+static void test_queries_follow_changes_between_them(void **state)
+{
+    (void)state;
+    counts_t *c = counts_new();
+    put(c, "press.briefings", "2018-Q1", "", 2, NULL, SRC0, 1);
+    assert_int_equal(val(c, "press.briefings", "2018-Q1", METRICS_QUARTER, NULL), 2);
+    assert_int_equal(val(c, "rating.units", "2018-Q1", METRICS_QUARTER, NULL), 0);
+    put(c, "rating.units", "2018-Q1", "A", 1, NULL, SRC1, 1);
+    put(c, "rating.units", "2018-Q1", "B", 1, NULL, SRC0, 1);
+    put(c, "press.briefings", "2018-Q1", "", 1, NULL, SRC1, 1);
+    assert_int_equal(val(c, "rating.units", "2018-Q1", METRICS_QUARTER, NULL), 2);
+    assert_int_equal(val(c, "press.briefings", "2018-Q1", METRICS_QUARTER, NULL), 3);
+    /* the removal moves the last record into a freed place */
+    assert_int_equal(counts_forget_src(c, SRC0), 2);
+    assert_int_equal(val(c, "rating.units", "2018-Q1", METRICS_QUARTER, NULL), 1);
+    assert_int_equal(val(c, "press.briefings", "2018-Q1", METRICS_QUARTER, NULL), 1);
+    put(c, "press.briefings", "2018-Q2", "", 5, NULL, SRC0, 2);
+    assert_int_equal(val(c, "press.briefings", "2018-Q2", METRICS_CUMULATIVE, NULL), 6);
+    assert_int_equal(counts_last_changed(c, "press.briefings", Q("2018-Q2"), METRICS_CUMULATIVE), 2);
+    counts_destroy(c);
+}
+
 static void test_quarters_lists_quarters_with_data(void **state)
 {
     (void)state;
@@ -662,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_tombstone_removes_the_record),
         cmocka_unit_test(test_bad_records_are_refused),
         cmocka_unit_test(test_many_records_survive_growth_and_deletion),
+        cmocka_unit_test(test_queries_follow_changes_between_them),
         cmocka_unit_test(test_quarters_lists_quarters_with_data),
         cmocka_unit_test(test_report_on_empty_table_has_every_figure_at_zero),
         cmocka_unit_test(test_report_model),
