@@ -130,6 +130,35 @@ static int wanted_topic(struct run *r, const char *name, const char *list)
     return !strcmp(name, events) || !strncmp(name, inbox, strlen(inbox));
 }
 
+/* Sets every planned partition's [start, end) to its watermarks now (bounded: what
+ * exists now; later data is not waited for), in one batched request. Returns 0, or -1
+ * with r->errstr. */
+static int query_bounds(struct run *r)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)r->nparts);
+    int64_t *lo = calloc(r->nparts, sizeof *lo), *hi = calloc(r->nparts, sizeof *hi);
+    int bad = -1, rc = 0;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL;
+    for (size_t i = 0; i < r->nparts; i++)
+        rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition);
+    if (lo && hi)
+        err = kafka_list_watermarks(r->rk, l, lo, hi, 30000, &bad);
+    if (err) {
+        snprintf(r->errstr, sizeof r->errstr, "watermarks of %s [%d]: %s",
+                 bad >= 0 ? r->parts[bad].topic : "the audited topics",
+                 bad >= 0 ? (int)r->parts[bad].partition : -1, rd_kafka_err2str(err));
+        rc = -1;
+    }
+    for (size_t i = 0; !err && i < r->nparts; i++) {
+        r->parts[i].start = lo[i];
+        r->parts[i].end = hi[i];
+    }
+    free(lo);
+    free(hi);
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
 /* Lists the partitions to read and their [start, end) offsets. */
 static int plan(struct run *r, const char *topics_list)
 {
@@ -150,13 +179,7 @@ static int plan(struct run *r, const char *topics_list)
             continue;
         r->ntopics++;
         for (int p = 0; p < md->topics[t].partition_cnt; p++) {
-            int64_t lo, hi;
             int32_t pid = md->topics[t].partitions[p].id;
-            if ((err = kafka_query_watermarks(r->rk, name, pid, &lo, &hi, 30000))) {
-                snprintf(r->errstr, sizeof r->errstr, "watermarks of %s [%d]: %s", name, (int)pid,
-                         rd_kafka_err2str(err));
-                goto out;
-            }
             if (r->nparts == cap) {
                 cap = cap ? cap * 2 : 64;
                 struct part *np = realloc(r->parts, cap * sizeof *np);
@@ -168,8 +191,6 @@ static int plan(struct run *r, const char *topics_list)
             if (!(pp->topic = strdup(name)))
                 goto nomem;
             pp->partition = pid;
-            pp->start = lo;
-            pp->end = hi;   /* bounded: what exists now; later data is not waited for */
             pp->done = 0;
             r->nparts++;
         }
@@ -179,6 +200,8 @@ static int plan(struct run *r, const char *topics_list)
         rc = EXIT_CONFIG;
         goto out;
     }
+    if (r->nparts && query_bounds(r))
+        goto out;
     if (r->nparts)
         qsort(r->parts, r->nparts, sizeof *r->parts, cmp_part);
     if (r->from_ms != AUDIT_TIME_OPEN_START && r->nparts) {

@@ -160,6 +160,46 @@ rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, in
     }
 }
 
+/* One ListOffsets round for every partition of parts at logical offset which
+ * (RD_KAFKA_OFFSET_BEGINNING or _END), results into out; retried while transient. */
+static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk,
+                                        const rd_kafka_topic_partition_list_t *parts,
+                                        int64_t which, int64_t *out, int total_ms, int *bad)
+{
+    rd_kafka_resp_err_t err;
+    for (int waited = 0;; waited += KAFKA_RETRY_SLICE_MS) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+        *bad = -1;
+        for (int i = 0; i < l->cnt; i++)
+            l->elems[i].offset = which;
+        err = rd_kafka_offsets_for_times(rk, l, KAFKA_RETRY_SLICE_MS);
+        for (int i = 0; !err && i < l->cnt; i++) {
+            if ((err = l->elems[i].err))
+                *bad = i;
+            else
+                out[i] = l->elems[i].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!err || !transient(err) || waited + KAFKA_RETRY_SLICE_MS >= total_ms)
+            return err;
+        rd_kafka_poll(rk, 200);
+    }
+}
+
+rd_kafka_resp_err_t kafka_list_watermarks(rd_kafka_t *rk,
+                                          const rd_kafka_topic_partition_list_t *parts,
+                                          int64_t *low, int64_t *high, int total_ms, int *bad)
+{
+    rd_kafka_resp_err_t err;
+    *bad = -1;
+    if (parts->cnt == 0)
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    err = list_offsets(rk, parts, RD_KAFKA_OFFSET_BEGINNING, low, total_ms, bad);
+    if (!err)
+        err = list_offsets(rk, parts, RD_KAFKA_OFFSET_END, high, total_ms, bad);
+    return err;
+}
+
 kafka_fail_t kafka_classify(rd_kafka_resp_err_t err)
 {
     switch (err) {
@@ -323,11 +363,28 @@ int kafka_watermarks(rd_kafka_t *rk, const char *topic, int64_t **low, int64_t *
         rc = DB_ERR_NOMEM;
         goto out;
     }
-    for (int i = 0; i < *n; i++) {
-        int32_t p = md->topics[0].partitions[i].id;
-        err = kafka_query_watermarks(rk, topic, p, &(*low)[p], &(*high)[p], timeout_ms);
+    {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(*n);
+        int64_t *lo = calloc((size_t)*n + 1, sizeof *lo), *hi = calloc((size_t)*n + 1, sizeof *hi);
+        int bad = -1;
+        for (int i = 0; i < *n; i++)
+            rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id);
+        err = lo && hi ? kafka_list_watermarks(rk, l, lo, hi, timeout_ms, &bad)
+                       : RD_KAFKA_RESP_ERR__FAIL;
+        for (int i = 0; !err && i < *n; i++) {
+            int32_t p = l->elems[i].partition;
+            if (p >= 0 && p < *n) {
+                (*low)[p] = lo[i];
+                (*high)[p] = hi[i];
+            }
+        }
+        if (err)
+            snprintf(errstr, errstr_size, "watermarks of %s [%d]: %s", topic,
+                     bad >= 0 ? (int)l->elems[bad].partition : -1, rd_kafka_err2str(err));
+        free(lo);
+        free(hi);
+        rd_kafka_topic_partition_list_destroy(l);
         if (err) {
-            snprintf(errstr, errstr_size, "watermarks of %s [%d]: %s", topic, p, rd_kafka_err2str(err));
             rc = DB_ERR_KAFKA;
             goto out;
         }
@@ -474,17 +531,25 @@ int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
         const char *name = md->topics[t].topic;
         if (strncmp(name, inbox, strlen(inbox)) != 0 && strcmp(name, events) != 0)
             continue;
-        for (int p = 0; p < md->topics[t].partition_cnt; p++) {
-            int32_t pid = md->topics[t].partitions[p].id;
-            int64_t lo, hi;
-            if ((err = kafka_query_watermarks(rk, name, pid, &lo, &hi, KAFKA_RECOVER_MS))) {
-                snprintf(errstr, errstr_size, "end offset of %s [%d]: %s", name, (int)pid,
-                         rd_kafka_err2str(err));
-                rc = DB_ERR_KAFKA;
-                goto out;
-            }
-            rd_kafka_topic_partition_list_add(parts, name, pid)->offset = hi;
+        for (int p = 0; p < md->topics[t].partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(parts, name, md->topics[t].partitions[p].id);
+    }
+    {
+        int64_t *lo = calloc((size_t)parts->cnt + 1, sizeof *lo);
+        int64_t *hi = calloc((size_t)parts->cnt + 1, sizeof *hi);
+        int bad = -1;
+        err = lo && hi ? kafka_list_watermarks(rk, parts, lo, hi, KAFKA_RECOVER_MS, &bad)
+                       : RD_KAFKA_RESP_ERR__FAIL;
+        if (err) {
+            snprintf(errstr, errstr_size, "end offset of %s [%d]: %s",
+                     bad >= 0 ? parts->elems[bad].topic : "the input topics",
+                     bad >= 0 ? (int)parts->elems[bad].partition : -1, rd_kafka_err2str(err));
+            rc = DB_ERR_KAFKA;
         }
+        for (int i = 0; !err && i < parts->cnt; i++)
+            parts->elems[i].offset = hi[i];
+        free(lo);
+        free(hi);
     }
 out:
     if (md)

@@ -43,6 +43,15 @@ rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topi
 rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                            int64_t *low, int64_t *high, int total_ms);
 
+/* Reads the low and high watermarks of every partition in parts into low[i] and high[i]
+ * (indexed like parts->elems) with two batched ListOffsets requests per broker, retried
+ * while transient for up to total_ms. On failure *bad is the index of the partition that
+ * failed (-1: the whole request). Under read_committed the high mark is the last stable
+ * offset, as with rd_kafka_query_watermark_offsets. */
+rd_kafka_resp_err_t kafka_list_watermarks(rd_kafka_t *rk,
+                                          const rd_kafka_topic_partition_list_t *parts,
+                                          int64_t *low, int64_t *high, int total_ms, int *bad);
+
 /* Aborts the producer's open transaction, first waiting (up to 10 s) for its messages to
  * be acknowledged, which works around confluentinc/librdkafka#4849. Returns 0, or -1
  * with errstr when the abort failed (the producer is then usually in a fatal state). */
