@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,33 @@
 #include "submit.h"
 
 #define LINE_CAP (4 * 1024 * 1024)
+#define RING 2048              /* prepared records between the reader and the signer */
+
+/* One input line after the reader thread: a prepared record, a rejected line (rc
+ * DB_ERR_INVALID, with the line kept for the rejects file) or a failure (other rc). */
+struct slot {
+    uint64_t line;
+    int rc;
+    char errstr[1024];
+    char *text;                /* rejected: the line (or its first 200 bytes) */
+    size_t text_len;
+    submit_item_t item;
+};
+
+/* The reader thread parses and prepares lines in input order into a ring that the
+ * main thread signs and publishes from: JSON work and signing run on separate cores. */
+struct reader {
+    FILE *in;
+    submit_prep_t *prep;
+    struct slot *ring;
+    uint64_t head, tail;       /* filled up to head, taken up to tail (both grow) */
+    int done, stop;            /* reader finished / main thread wants it to stop */
+    uint64_t lines;            /* lines read when done */
+    int read_errno;            /* errno of a read error, 0 at end of input */
+    atomic_llong bytes;        /* input bytes read so far, for progress */
+    pthread_mutex_t mu;
+    pthread_cond_t filled, freed;
+};
 
 struct import {
     FILE *rejects;
@@ -81,6 +110,114 @@ static void progress(const struct import *im, publisher_t *pub, double t0, off_t
     fprintf(stderr, final ? "\n" : "   ");
 }
 
+/* Fills the next free slot from one line (len bytes) numbered lineno; blocks while
+ * the ring is full. Returns 0, or -1 when the main thread asked to stop. */
+static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
+{
+    struct slot *sl;
+    body_type_t t;
+    json_t *rec = NULL;
+    int stop;
+
+    pthread_mutex_lock(&r->mu);
+    while (r->head - r->tail == RING && !r->stop)
+        pthread_cond_wait(&r->freed, &r->mu);
+    stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    if (stop)
+        return -1;
+    sl = &r->ring[r->head % RING];   /* only this thread writes slots at head */
+    sl->line = lineno;
+    sl->errstr[0] = '\0';
+    if (len > LINE_CAP) {
+        snprintf(sl->errstr, sizeof sl->errstr, "line is %zu bytes, over the %d byte cap", len,
+                 LINE_CAP);
+        sl->rc = DB_ERR_INVALID;
+        len = 200;
+    } else {
+        sl->rc = jsonl_parse_line(line, len, &t, &rec, sl->errstr, sizeof sl->errstr);
+        if (!sl->rc)
+            sl->rc = submit_prepare(r->prep, t, rec, &sl->item, sl->errstr, sizeof sl->errstr);
+        json_decref(rec);
+    }
+    free(sl->text);
+    sl->text = NULL;
+    if (sl->rc == DB_ERR_INVALID && (sl->text = malloc(len + 1))) {
+        memcpy(sl->text, line, len);
+        sl->text[len] = '\0';
+        sl->text_len = len;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->head++;
+    pthread_cond_signal(&r->filled);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+/* The reader thread: every line of r->in through reader_put, then done. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t lineno = 0;
+
+    errno = 0;
+    while ((n = getline(&line, &cap, r->in)) != -1) {
+        lineno++;
+        atomic_fetch_add(&r->bytes, n);
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        if (reader_put(r, lineno, line, (size_t)n))
+            break;
+        errno = 0;
+    }
+    free(line);
+    pthread_mutex_lock(&r->mu);
+    r->read_errno = ferror(r->in) ? (errno ? errno : EIO) : 0;
+    r->lines = lineno;
+    r->done = 1;
+    pthread_cond_signal(&r->filled);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* The next prepared line in input order, or NULL when the input is exhausted. The
+ * slot stays the caller's until reader_release. */
+static struct slot *reader_take(struct reader *r)
+{
+    struct slot *sl = NULL;
+    pthread_mutex_lock(&r->mu);
+    while (r->head == r->tail && !r->done)
+        pthread_cond_wait(&r->filled, &r->mu);
+    if (r->head != r->tail)
+        sl = &r->ring[r->tail % RING];
+    pthread_mutex_unlock(&r->mu);
+    return sl;
+}
+
+/* Gives the slot reader_take returned back to the reader. */
+static void reader_release(struct reader *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->tail++;
+    pthread_cond_signal(&r->freed);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Stops the reader thread (it may be mid-input) and waits for it. */
+static void reader_stop(struct reader *r, pthread_t th)
+{
+    pthread_mutex_lock(&r->mu);
+    r->stop = 1;
+    pthread_cond_signal(&r->freed);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(th, NULL);
+}
+
 int cmd_import(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -91,10 +228,12 @@ int cmd_import(int argc, char **argv)
     db_config_t *cfg = NULL;
     submitter_t *sub = NULL;
     FILE *in = NULL;
-    char *line = NULL, errstr[1024], rejects_default[1024];
-    size_t cap = 0;
-    ssize_t n;
+    char errstr[1024], rejects_default[1024];
+    struct reader rd = {.mu = PTHREAD_MUTEX_INITIALIZER, .filled = PTHREAD_COND_INITIALIZER,
+                        .freed = PTHREAD_COND_INITIALIZER};
+    pthread_t reader_th;
     int early, opt, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
+    int reader_started = 0;
     off_t total = 0;
     double t0 = now_s(), last = 0;
     publish_stats_t st;
@@ -136,44 +275,56 @@ int cmd_import(int argc, char **argv)
         rc = broker_down == 2 ? EXIT_AUTH : broker_down ? EXIT_BROKER : EXIT_CONFIG;
         goto out;
     }
-    while ((n = getline(&line, &cap, in)) != -1) {
-        body_type_t t;
-        json_t *rec = NULL;
-        int r;
-        im.lines++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0)
-            continue;
-        if (n > LINE_CAP) {
-            snprintf(errstr, sizeof errstr, "line is %zd bytes, over the %d byte cap", n, LINE_CAP);
-            reject(&im, line, 200, errstr);
-            continue;
-        }
-        r = jsonl_parse_line(line, (size_t)n, &t, &rec, errstr, sizeof errstr);
+    if (!(rd.prep = submit_prep_new(submitter_units(sub), errstr, sizeof errstr)) ||
+        !(rd.ring = calloc(RING, sizeof *rd.ring))) {
+        cli_err("import", "%s", rd.prep ? "out of memory" : errstr);
+        goto finish;
+    }
+    rd.in = in;
+    if (pthread_create(&reader_th, NULL, reader_main, &rd) != 0) {
+        cli_err("import", "cannot start the reader thread: %s", strerror(errno));
+        goto finish;
+    }
+    reader_started = 1;
+    for (struct slot *sl; (sl = reader_take(&rd)) != NULL; reader_release(&rd)) {
+        int r = sl->rc;
+        im.lines = sl->line;
         if (!r)
-            r = submitter_add(sub, t, rec, (int64_t)im.lines, NULL, 0, errstr, sizeof errstr);
-        json_decref(rec);
+            r = submitter_send(sub, &sl->item, (int64_t)sl->line, errstr, sizeof errstr);
+        else
+            snprintf(errstr, sizeof errstr, "%s", sl->errstr);
         if (r == DB_ERR_INVALID) {
-            reject(&im, line, (size_t)n, errstr);
+            reject(&im, sl->text ? sl->text : "", sl->text ? sl->text_len : 0, errstr);
             continue;
         }
         if (r) {
-            cli_err("import", "line %llu: %s", (unsigned long long)im.lines, errstr);
+            cli_err("import", "line %llu: %s", (unsigned long long)sl->line, errstr);
             rc = r == DB_ERR_CONFIG ? EXIT_CONFIG : r == DB_ERR_KAFKA ? EXIT_BROKER : EXIT_FAIL;
+            reader_release(&rd);
             goto finish;
         }
         im.valid++;
-        if ((im.lines & 1023) == 0) {
+        if ((im.valid & 1023) == 0) {
             publisher_poll(submitter_publisher(sub), 0);
             if (show && now_s() - last > 0.5) {
                 last = now_s();
-                progress(&im, submitter_publisher(sub), t0, total, in == stdin ? 0 : ftello(in), 0);
+                progress(&im, submitter_publisher(sub), t0, total,
+                         in == stdin ? 0 : (off_t)atomic_load(&rd.bytes), 0);
             }
         }
     }
+    im.lines = rd.lines;
+    if (rd.read_errno) {
+        cli_err("import", "reading %s stopped after line %llu: %s; the lines before it are "
+                "delivered, re-run the import once the input is readable",
+                argv[optind], (unsigned long long)rd.lines, strerror(rd.read_errno));
+        rc = EXIT_FAIL;
+        goto finish;
+    }
     rc = EXIT_OK;
 finish:
+    if (reader_started)
+        reader_stop(&rd, reader_th);
     if (publisher_finish(submitter_publisher(sub), errstr, sizeof errstr)) {
         cli_err("import", "%s; the broker did not acknowledge them within "
                 "docbus.delivery.deadline.ms. Re-run the same import: records already "
@@ -204,12 +355,18 @@ finish:
     if (rc == EXIT_OK && im.rejected)
         rc = EXIT_REJECTED;
 out:
+    if (rd.ring)
+        for (int i = 0; i < RING; i++) {
+            free(rd.ring[i].text);
+            submit_item_clear(&rd.ring[i].item);
+        }
+    free(rd.ring);
+    submit_prep_destroy(rd.prep);
     submitter_destroy(sub);
     if (im.rejects)
         fclose(im.rejects);
     if (in && in != stdin)
         fclose(in);
-    free(line);
     config_destroy(cfg);
     return rc;
 }

@@ -18,13 +18,59 @@
  * message.max.bytes (1,000,000) less room for the envelope, proof, key and headers. */
 #define BODY_MAX (1000000 - 16384)
 
-struct submitter {
-    publisher_t *pub;
-    units_t *units;
+struct submit_prep {
+    const units_t *units;
     json_avro_t *conv[3];
     avro_value_t value[3];
     uint8_t *buf;
 };
+
+struct submitter {
+    publisher_t *pub;
+    units_t *units;
+    submit_prep_t *prep;
+    submit_item_t item;
+};
+
+submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t errstr_size)
+{
+    submit_prep_t *p = calloc(1, sizeof *p);
+    if (!p || !(p->buf = malloc(BODY_BUF))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    p->units = registry;
+    if (schemas_init(errstr, errstr_size))
+        goto fail;
+    for (int t = 0; t < 3; t++)
+        if (json_avro_new_body((body_type_t)t, &p->conv[t], errstr, errstr_size) ||
+            json_avro_value_new(p->conv[t], &p->value[t]))
+            goto fail;
+    return p;
+fail:
+    submit_prep_destroy(p);
+    return NULL;
+}
+
+void submit_prep_destroy(submit_prep_t *p)
+{
+    if (!p)
+        return;
+    for (int t = 0; t < 3; t++) {
+        if (p->value[t].iface)
+            avro_value_decref(&p->value[t]);
+        json_avro_destroy(p->conv[t]);
+    }
+    free(p->buf);
+    free(p);
+}
+
+void submit_item_clear(submit_item_t *item)
+{
+    free(item->body);
+    item->body = NULL;
+    item->len = item->cap = 0;
+}
 
 submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
                            int *broker_down, char *errstr, size_t errstr_size)
@@ -32,17 +78,13 @@ submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     submitter_t *s = calloc(1, sizeof *s);
     const char *registry = config_get(cfg, "docbus.registry", "");
     *broker_down = 0;
-    if (!s || !(s->buf = malloc(BODY_BUF))) {
+    if (!s) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
-    if (schemas_init(errstr, errstr_size) ||
-        units_load(*registry ? registry : NULL, &s->units, errstr, errstr_size))
+    if (units_load(*registry ? registry : NULL, &s->units, errstr, errstr_size) ||
+        !(s->prep = submit_prep_new(s->units, errstr, errstr_size)))
         goto fail;
-    for (int t = 0; t < 3; t++)
-        if (json_avro_new_body((body_type_t)t, &s->conv[t], errstr, errstr_size) ||
-            json_avro_value_new(s->conv[t], &s->value[t]))
-            goto fail;
     s->pub = publisher_new(cfg, fail_cb, opaque, errstr, errstr_size);
     if (!s->pub)
         goto fail;
@@ -78,43 +120,41 @@ static int get_str(avro_value_t *v, const char *name, const char **out)
     return 0;
 }
 
-int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
-                  char *id_out, size_t id_size, char *errstr, size_t errstr_size)
+int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
+                   char *errstr, size_t errstr_size)
 {
-    avro_value_t *v = &s->value[t];
-    char natural[1024], key[256];
-    const char *topics_buf[16];
-    char topic_names[16][UNIT_CODE_MAX + 16];
+    avro_value_t *v = &p->value[t];
+    char *natural = item->natural, *key = item->key;
+    char (*topic_names)[UNIT_CODE_MAX + 16] = item->topics;
     int ntopics = 0, rc;
     size_t len;
     const char *producer, *str;
 
     avro_value_reset(v);
-    if ((rc = json_avro_from_json(s->conv[t], record, v, errstr, errstr_size)) ||
-        (rc = record_validate(t, v, s->units, errstr, errstr_size)))
+    if ((rc = json_avro_from_json(p->conv[t], record, v, errstr, errstr_size)) ||
+        (rc = record_validate(t, v, p->units, errstr, errstr_size)))
         return rc;
-    if (record_natural_key(t, v, natural, sizeof natural)) {
-        snprintf(errstr, errstr_size, "natural key longer than %zu bytes", sizeof natural);
+    if (record_natural_key(t, v, natural, sizeof item->natural)) {
+        snprintf(errstr, errstr_size, "natural key longer than %zu bytes", sizeof item->natural);
         return DB_ERR_INVALID;
     }
     producer = record_producer(t, v);
     switch (t) {
     case BODY_DOCUMENT: {
-        avro_value_t to, item, code;
+        avro_value_t to, rcpt, code;
         size_t n = 0;
         const char *doc_id;
         get_str(v, "doc_id", &doc_id);
-        snprintf(key, sizeof key, "%s", doc_id);
+        snprintf(key, sizeof item->key, "%s", doc_id);
         avro_value_get_by_name(v, "to", &to, NULL);
         avro_value_get_size(&to, &n);
         /* The first recipient's inbox holds the counted copy (DESIGN: one partition
          * counts each fact); the other copies are deliveries only. */
         for (size_t i = 0; i < n && ntopics < 16; i++) {
-            avro_value_get_by_index(&to, i, &item, NULL);
-            avro_value_get_by_name(&item, "code", &code, NULL);
+            avro_value_get_by_index(&to, i, &rcpt, NULL);
+            avro_value_get_by_name(&rcpt, "code", &code, NULL);
             avro_value_get_string(&code, &str, &len);
             snprintf(topic_names[ntopics], sizeof topic_names[0], "inbox.%s", str);
-            topics_buf[ntopics] = topic_names[ntopics];
             ntopics++;
         }
         if (n > 16) {
@@ -125,29 +165,61 @@ int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
     }
     case BODY_STATUS:
         get_str(v, "doc_id", &str);
-        snprintf(key, sizeof key, "%s", str);
+        snprintf(key, sizeof item->key, "%s", str);
         get_str(v, "to", &str);
         snprintf(topic_names[0], sizeof topic_names[0], "inbox.%s", str);
-        topics_buf[ntopics++] = topic_names[0];
+        ntopics++;
         break;
     case BODY_EVENT:
         get_str(v, "unit", &str);
-        snprintf(key, sizeof key, "%s", str);
+        snprintf(key, sizeof item->key, "%s", str);
         snprintf(topic_names[0], sizeof topic_names[0], "events");
-        topics_buf[ntopics++] = topic_names[0];
+        ntopics++;
         break;
     }
-    if ((rc = body_encode(v, s->buf, BODY_BUF, &len)) || len > BODY_MAX) {
+    if ((rc = body_encode(v, p->buf, BODY_BUF, &len)) || len > BODY_MAX) {
         snprintf(errstr, errstr_size,
                  "record encodes to %s%zu bytes, over the %d-byte cap of one message "
                  "(send large attachments by reference)", rc ? "more than " : "",
                  rc ? (size_t)BODY_BUF : len, BODY_MAX);
         return DB_ERR_INVALID;
     }
+    if (len > item->cap) {
+        uint8_t *nb = realloc(item->body, len);
+        if (!nb) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return DB_ERR_NOMEM;
+        }
+        item->body = nb;
+        item->cap = len;
+    }
+    memcpy(item->body, p->buf, len);
+    item->len = len;
+    item->type = t;
+    item->ntopics = ntopics;
+    snprintf(item->producer, sizeof item->producer, "%s", producer ? producer : "");
+    return 0;
+}
+
+int submitter_send(submitter_t *s, const submit_item_t *item, int64_t ref, char *errstr,
+                   size_t errstr_size)
+{
+    const char *topics[16];
+    for (int i = 0; i < item->ntopics; i++)
+        topics[i] = item->topics[i];
+    return publisher_add(s->pub, item->type, item->producer, item->natural, item->key, topics,
+                         item->ntopics, item->body, item->len, ref, errstr, errstr_size);
+}
+
+int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
+                  char *id_out, size_t id_size, char *errstr, size_t errstr_size)
+{
+    int rc = submit_prepare(s->prep, t, record, &s->item, errstr, errstr_size);
+    if (rc)
+        return rc;
     if (id_out)
-        snprintf(id_out, id_size, "%s", natural);
-    return publisher_add(s->pub, t, producer, natural, key, topics_buf, ntopics, s->buf, len,
-                         ref, errstr, errstr_size);
+        snprintf(id_out, id_size, "%s", s->item.natural);
+    return submitter_send(s, &s->item, ref, errstr, errstr_size);
 }
 
 publisher_t *submitter_publisher(submitter_t *s)
@@ -165,13 +237,9 @@ void submitter_destroy(submitter_t *s)
     if (!s)
         return;
     publisher_destroy(s->pub);
-    for (int t = 0; t < 3; t++) {
-        if (s->value[t].iface)
-            avro_value_decref(&s->value[t]);
-        json_avro_destroy(s->conv[t]);
-    }
+    submit_prep_destroy(s->prep);
+    submit_item_clear(&s->item);
     units_destroy(s->units);
-    free(s->buf);
     free(s);
 }
 

@@ -28,6 +28,44 @@ submitter_t *submitter_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
 int submitter_add(submitter_t *s, body_type_t t, json_t *record, int64_t ref,
                   char *id_out, size_t id_size, char *errstr, size_t errstr_size);
 
+/* A record converted, checked, routed and encoded: what signing and delivery need. */
+typedef struct submit_item {
+    body_type_t type;
+    char producer[UNIT_CODE_MAX];        /* the signing unit */
+    char natural[1024];                  /* the record's natural key (its id) */
+    char key[256];                       /* the Kafka message key */
+    int ntopics;
+    char topics[16][UNIT_CODE_MAX + 16]; /* topic suffixes: "inbox.<code>", "events" */
+    uint8_t *body;                       /* Avro binary of the record, len bytes */
+    size_t len, cap;
+} submit_item_t;
+
+/* Converts and checks records on one thread; one per thread that prepares. */
+typedef struct submit_prep submit_prep_t;
+
+/* Returns a preparer validating against registry (borrowed: it must outlive the
+ * preparer), or NULL with errstr. */
+submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t errstr_size);
+
+/* Converts record (without its "type" key) to the body of type t, validates it against
+ * the schema and the registry, routes and encodes it into item (whose body buffer is
+ * reused: zero-initialise an item before its first use, free it with
+ * submit_item_clear). Returns 0, DB_ERR_INVALID (errstr says where and why), or
+ * another code for a failure that is not the record's fault. */
+int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
+                   char *errstr, size_t errstr_size);
+
+/* Frees the body buffer of item. */
+void submit_item_clear(submit_item_t *item);
+
+/* Frees p; NULL allowed. */
+void submit_prep_destroy(submit_prep_t *p);
+
+/* Signs item and queues it for its topics; ref identifies it in failure reports.
+ * Returns 0 or the publisher's error (DB_ERR_CONFIG: no key for the unit). */
+int submitter_send(submitter_t *s, const submit_item_t *item, int64_t ref, char *errstr,
+                   size_t errstr_size);
+
 /* The publisher under s (poll, finish, stats). */
 publisher_t *submitter_publisher(submitter_t *s);
 
