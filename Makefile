@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := rdkafka avro-c libcrypto jansson libcmark
+PKGS    := rdkafka avro-c libcrypto jansson yajl libcmark
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DAVRO_C_VERSION='"$(shell pkg-config --modversion avro-c 2>/dev/null)"'
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Ilib -Icli -Iproducers -I$(BUILD)/gen

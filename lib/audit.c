@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "counts.h"
 #include "error.h"
+#include "json_parse.h"
 #include "idset.h"
 #include "merkle.h"
 #include "quarter.h"
@@ -857,7 +858,10 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
         return DB_ERR_INVALID;
     }
     snprintf(k, sizeof k, "%.*s", (int)klen, key);
-    json_t *parsed = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+    json_t *parsed = NULL;
+    char perr[256];
+    if (value && json_parse(value, vlen, &parsed, perr, sizeof perr))
+        parsed = NULL;   /* counts_load_value reports an unreadable record */
     if ((rc = counts_load_value(a->committed, key, klen, value != NULL, parsed, errstr,
                                 errstr_size))) {
         json_decref(parsed);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json_parse.h"
 
 #define KEY_MAX (METRICS_ID_MAX + 16 + METRICS_SLOT_MAX + COUNTS_SRC_MAX)
 
@@ -719,7 +720,10 @@ out:
 int counts_load_record(counts_t *c, const char *key, size_t klen, const char *value,
                        size_t vlen, char *errstr, size_t errstr_size)
 {
-    json_t *v = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+    json_t *v = NULL;
+    char perr[256];
+    if (value && json_parse(value, vlen, &v, perr, sizeof perr))
+        v = NULL;   /* counts_load_value reports an unreadable record */
     int rc = counts_load_value(c, key, klen, value != NULL, v, errstr, errstr_size);
     json_decref(v);
     return rc;

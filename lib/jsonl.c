@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json_parse.h"
 
 static const char *type_names[] = {"document", "status", "event"};
 
@@ -17,7 +18,7 @@ int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **reco
                      char *errstr, size_t errstr_size)
 {
     int rc = 0;
-    json_error_t jerr;
+    char jerr[256];
     json_t *obj = NULL, *type;
     const char *ts;
     size_t i;
@@ -39,9 +40,8 @@ int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **reco
         snprintf(errstr, errstr_size, "blank line (only white space)");
         return DB_ERR_INVALID;
     }
-    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        snprintf(errstr, errstr_size, "not JSON at column %d: %s", jerr.column, jerr.text);
+    if (json_parse(line, len, &obj, jerr, sizeof jerr)) {
+        snprintf(errstr, errstr_size, "not JSON at %s", jerr);
         rc = DB_ERR_INVALID;
         goto out;
     }

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# run.sh [SECONDS] - builds tests/fuzz/fuzz_envelope.c with clang's libFuzzer, ASan and
-# UBSan over the codec's lib sources, and fuzzes a copy of the committed seed corpus
-# (tests/fuzz/corpus/) in tests/fuzz/corpus-run/ (git-ignored) for SECONDS (default 60).
-# Exit 0 when no crash was found; crash inputs are left in build/fuzz/artifacts/.
+# run.sh [SECONDS] - builds the decoders' libFuzzer harnesses with ASan and UBSan and runs
+# each for SECONDS (default 60):
+#   fuzz_envelope  the consumer's decode path (envelope, guard, Avro-C) on Kafka values;
+#                  seeds: a copy of tests/fuzz/corpus/ in tests/fuzz/corpus-run/
+#   fuzz_json      the import line parser (json_parse against jansson, jsonl_parse_line);
+#                  seeds: tests/fuzz/corpus-json/ copied to tests/fuzz/corpus-json-run/
+# The run directories are git-ignored. Exit 0 when no crash was found; crash inputs are
+# left in build/fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -21,6 +25,11 @@ echo "== building $out/fuzz_envelope"
 clang $flags $(pkg-config --cflags avro-c jansson) -o "$out/fuzz_envelope" \
   tests/fuzz/fuzz_envelope.c $srcs $(pkg-config --libs avro-c jansson)
 
+echo "== building $out/fuzz_json"
+# shellcheck disable=SC2086
+clang $flags $(pkg-config --cflags jansson yajl) -o "$out/fuzz_json" \
+  tests/fuzz/fuzz_json.c lib/json_parse.c lib/jsonl.c lib/error.c $(pkg-config --libs jansson yajl)
+
 cp -n tests/fuzz/corpus/* tests/fuzz/corpus-run/ 2>/dev/null || true
 echo "== fuzzing for ${seconds}s (corpus: tests/fuzz/corpus-run)"
 # Avro-C's generic values keep pointers at unaligned offsets inside records; without
@@ -30,3 +39,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$out/fuzz_envelope" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
   -timeout=10 -print_final_stats=1 -artifact_prefix="$out/artifacts/" \
   tests/fuzz/corpus-run
+
+mkdir -p tests/fuzz/corpus-json-run
+cp -n tests/fuzz/corpus-json/* tests/fuzz/corpus-json-run/ 2>/dev/null || true
+echo "== fuzzing fuzz_json for ${seconds}s (corpus: tests/fuzz/corpus-json-run)"
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$out/fuzz_json" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
+  -timeout=10 -print_final_stats=1 -artifact_prefix="$out/artifacts/" \
+  tests/fuzz/corpus-json-run

@@ -1,0 +1,262 @@
+/* json_parse.c - yajl events -> jansson values. */
+#include "json_parse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+/* The value being built: open containers, and the key waiting for its value. */
+struct builder {
+    json_t *root;
+    json_t *open[JSON_PARSE_MAX_DEPTH];
+    int depth;
+    char *key;                 /* the pending key of the innermost object */
+    size_t key_len, key_cap;
+    const char *why;           /* set when a callback refuses the input */
+    yajl_handle h;
+    int finishing;             /* in yajl_complete_parse: offsets are not into the text */
+    size_t text_len;
+    size_t end;                /* bytes of text up to the end of the root value */
+};
+
+/* Notes where the root value ended: yajl does not always check what follows it (an
+ * unterminated string after the value passes), so json_parse checks that itself. */
+static void root_done(struct builder *b, size_t text_len)
+{
+    b->end = b->finishing ? text_len : yajl_get_bytes_consumed(b->h);
+}
+
+/* Puts v (reference stolen) where the parse is: the root, the next array item, or the
+ * pending key of the innermost object. Returns 1, or 0 (yajl stops) with b->why. */
+static int put(struct builder *b, json_t *v)
+{
+    json_t *parent;
+    if (!v) {
+        b->why = "out of memory";
+        return 0;
+    }
+    if (b->depth == 0) {
+        if (b->root) {   /* yajl lets a second top-level value through in some states */
+            json_decref(v);
+            b->why = "end of file expected after the value";
+            return 0;
+        }
+        b->root = v;
+        if (!json_is_object(v) && !json_is_array(v))
+            root_done(b, b->text_len);
+        return 1;
+    }
+    parent = b->open[b->depth - 1];
+    if (json_is_array(parent)) {
+        if (json_array_append_new(parent, v) == 0)
+            return 1;
+        b->why = "out of memory";
+        return 0;
+    }
+    if (json_object_getn(parent, b->key, b->key_len)) {
+        json_decref(v);
+        b->why = "duplicate object key";
+        return 0;
+    }
+    if (json_object_setn_new_nocheck(parent, b->key, b->key_len, v) == 0)
+        return 1;
+    b->why = "out of memory";
+    return 0;
+}
+
+/* put, then make v the innermost open container. */
+static int open_container(struct builder *b, json_t *v)
+{
+    if (b->depth == JSON_PARSE_MAX_DEPTH) {
+        json_decref(v);
+        b->why = "nested too deep";
+        return 0;
+    }
+    if (!put(b, json_incref(v))) {
+        json_decref(v);
+        return 0;
+    }
+    b->open[b->depth++] = v;
+    json_decref(v);   /* the parent (or root) holds it now */
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return put(ctx, json_null());
+}
+
+static int on_boolean(void *ctx, int v)
+{
+    return put(ctx, json_boolean(v));
+}
+
+static int on_integer(void *ctx, long long v)
+{
+    return put(ctx, json_integer((json_int_t)v));
+}
+
+static int on_double(void *ctx, double v)
+{
+    return put(ctx, json_real(v));
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct builder *b = ctx;
+    if (memchr(s, '\0', len)) {
+        b->why = "\\u0000 is not allowed in a string";
+        return 0;
+    }
+    return put(b, json_stringn_nocheck((const char *)s, len));
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, json_object());
+}
+
+static int on_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+    struct builder *b = ctx;
+    if (memchr(s, '\0', len)) {
+        b->why = "\\u0000 is not allowed in an object key";
+        return 0;
+    }
+    if (len + 1 > b->key_cap) {
+        size_t cap = len + 64;
+        char *k = realloc(b->key, cap);
+        if (!k) {
+            b->why = "out of memory";
+            return 0;
+        }
+        b->key = k;
+        b->key_cap = cap;
+    }
+    memcpy(b->key, s, len);
+    b->key[len] = '\0';
+    b->key_len = len;
+    return 1;
+}
+
+static int on_end(void *ctx)
+{
+    struct builder *b = ctx;
+    if (--b->depth == 0)
+        root_done(b, b->text_len);
+    return 1;
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, json_array());
+}
+
+static const yajl_callbacks callbacks = {
+    on_null,   on_boolean, on_integer, on_double,      NULL,  on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
+};
+
+/* 1 when the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). yajl checks only the shape of a sequence. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+                 : c >= 0xF0 && c <= 0xF4 ? 3 : 0;
+        if (k == 0 || n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+        unsigned c1 = s[i + 1];
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) ||   /* overlong, surrogate */
+            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))     /* overlong, > U+10FFFF */
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* 1 when yajl might read text differently from jansson: bytes that are not strict
+ * UTF-8 (yajl lets overlong forms through), an escape of a UTF-16 surrogate
+ * (\uD800-\uDFFF; yajl turns a lone one into "?", jansson refuses it), or a vertical
+ * tab or form feed byte (white space to yajl; JSON allows neither anywhere). */
+static int needs_jansson(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    if (memchr(text, '\v', len) || memchr(text, '\f', len) ||
+        !utf8_valid((const unsigned char *)text, len))
+        return 1;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 4) {
+        if (p[1] == 'u' && (p[2] | 0x20) == 'd' && strchr("89abcdef", p[3] | 0x20))
+            return 1;
+        p += 2;   /* past the escaped character: a backslash escapes only one */
+    }
+    return 0;
+}
+
+/* How many of the n bytes at s are in the set accept (s need not end in NUL). */
+static size_t strspn_len(const char *s, size_t n, const char *accept)
+{
+    size_t i = 0;
+    while (i < n && s[i] && strchr(accept, s[i]))
+        i++;
+    return i;
+}
+
+/* json_loadb's verdict on text: the path for what yajl cannot be trusted with. */
+static int parse_with_jansson(const char *text, size_t len, json_t **out, char *errstr,
+                              size_t errstr_size)
+{
+    json_error_t jerr;
+    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (*out)
+        return 0;
+    snprintf(errstr, errstr_size, "column %d: %s", jerr.column, jerr.text);
+    return -1;
+}
+
+int json_parse(const char *text, size_t len, json_t **out, char *errstr, size_t errstr_size)
+{
+    struct builder b = {0};
+    yajl_handle h;
+    yajl_status st;
+
+    *out = NULL;
+    if (needs_jansson(text, len))
+        return parse_with_jansson(text, len, out, errstr, errstr_size);
+    if (!(h = yajl_alloc(&callbacks, NULL, &b))) {
+        snprintf(errstr, errstr_size, "column 1: out of memory");
+        return -1;
+    }
+    b.h = h;
+    b.text_len = len;
+    st = yajl_parse(h, (const unsigned char *)text, len);
+    b.finishing = 1;
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st == yajl_status_ok && b.root && b.end <= len &&
+        strspn_len(text + b.end, len - b.end, " \t\n\r") == len - b.end) {
+        *out = b.root;
+        b.root = NULL;
+    } else if (b.why) {
+        snprintf(errstr, errstr_size, "column %zu: %s", yajl_get_bytes_consumed(h), b.why);
+    }
+    yajl_free(h);
+    json_decref(b.root);
+    free(b.key);
+    if (*out || b.why)
+        return *out ? 0 : -1;
+    /* A syntax error, something after the value, or a value yajl's ranges refuse (an
+     * integer at the very edge of 64 bits): jansson decides, and its message names the
+     * column and the reason. */
+    return parse_with_jansson(text, len, out, errstr, errstr_size);
+}
