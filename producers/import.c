@@ -18,6 +18,7 @@
 
 #define LINE_CAP (4 * 1024 * 1024)
 #define RING 2048              /* prepared records between the reader and the signer */
+#define WAKE 64                /* a waiting side is woken once this many slots are ready */
 
 /* One input line after the reader thread: a prepared record, a rejected line (rc
  * DB_ERR_INVALID, with the line kept for the rejects file) or a failure (other rc). */
@@ -38,6 +39,7 @@ struct reader {
     struct slot *ring;
     uint64_t head, tail;       /* filled up to head, taken up to tail (both grow) */
     int done, stop;            /* reader finished / main thread wants it to stop */
+    int taker_waits, putter_waits;   /* a side is blocked on filled / freed */
     uint64_t lines;            /* lines read when done */
     int read_errno;            /* errno of a read error, 0 at end of input */
     atomic_llong bytes;        /* input bytes read so far, for progress */
@@ -120,8 +122,11 @@ static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
     int stop;
 
     pthread_mutex_lock(&r->mu);
-    while (r->head - r->tail == RING && !r->stop)
+    while (r->head - r->tail == RING && !r->stop) {
+        r->putter_waits = 1;
         pthread_cond_wait(&r->freed, &r->mu);
+        r->putter_waits = 0;
+    }
     stop = r->stop;
     pthread_mutex_unlock(&r->mu);
     if (stop)
@@ -149,7 +154,9 @@ static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
     }
     pthread_mutex_lock(&r->mu);
     r->head++;
-    pthread_cond_signal(&r->filled);
+    /* Waking the signer per record would cost a context switch each: wake it per WAKE. */
+    if (r->taker_waits && r->head - r->tail >= WAKE)
+        pthread_cond_signal(&r->filled);
     pthread_mutex_unlock(&r->mu);
     return 0;
 }
@@ -191,8 +198,20 @@ static struct slot *reader_take(struct reader *r)
 {
     struct slot *sl = NULL;
     pthread_mutex_lock(&r->mu);
-    while (r->head == r->tail && !r->done)
-        pthread_cond_wait(&r->filled, &r->mu);
+    while (r->head == r->tail && !r->done) {
+        /* woken per WAKE records, or after 20 ms: a slow input (a pipe fed by hand)
+         * is not held back waiting for WAKE records */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 20 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        r->taker_waits = 1;
+        pthread_cond_timedwait(&r->filled, &r->mu, &until);
+        r->taker_waits = 0;
+    }
     if (r->head != r->tail)
         sl = &r->ring[r->tail % RING];
     pthread_mutex_unlock(&r->mu);
@@ -204,7 +223,8 @@ static void reader_release(struct reader *r)
 {
     pthread_mutex_lock(&r->mu);
     r->tail++;
-    pthread_cond_signal(&r->freed);
+    if (r->putter_waits && RING - (r->head - r->tail) >= WAKE)
+        pthread_cond_signal(&r->freed);
     pthread_mutex_unlock(&r->mu);
 }
 
