@@ -447,7 +447,7 @@ int cmd_aggregate(int argc, char **argv)
     char errstr[1024], pattern[600];
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0;
-    int txn_msgs = 0;
+    int txn_msgs = 0, idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
 
     while ((opt = cli_getopt(&cc, argc, argv, "aggregate", CLI_COMMON_SHORT "uji:", longopts, &early)) > 0) {
@@ -555,7 +555,11 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (m)
             rd_kafka_message_destroy(m);
-        if (a.in_txn && (txn_msgs >= TXN_MAX_MSGS || a.now - txn_start >= TXN_MAX_MS || stop_requested)) {
+        /* --until-caught-up: input idle for one poll means the end may be reached;
+         * commit now and ask, rather than at the next transaction or progress tick. */
+        idle = a.until_caught_up && !m;
+        if (a.in_txn && (txn_msgs >= TXN_MAX_MSGS || a.now - txn_start >= TXN_MAX_MS ||
+                         stop_requested || idle)) {
             int r = commit_txn(&a, errstr, sizeof errstr);
             a.in_txn = 0;
             if (r < 0) {
@@ -569,7 +573,7 @@ int cmd_aggregate(int argc, char **argv)
                 a.need_rebuild = 1;
             }
         }
-        if (a.until_caught_up && !a.in_txn && a.now - last_progress >= 1000) {
+        if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {
             last_progress = a.now;
             if (caught_up(&a, &lag))
                 break;
