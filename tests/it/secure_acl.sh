@@ -182,7 +182,7 @@ OBJ=$(dirname "$DOCBUS")
 # shellcheck disable=SC2046
 gcc -std=c11 -D_GNU_SOURCE -O1 -I"$ROOT/lib" $(pkg-config --cflags rdkafka avro-c libcrypto jansson) \
     -o "$T/impersonate" "$T/impersonate.c" "$OBJ"/lib/*.o "$OBJ"/gen/schemas_embedded.o \
-    $(pkg-config --libs rdkafka avro-c libcrypto jansson libcmark) -lm $(case $OBJ in *san*) echo -fsanitize=address,undefined ;; esac) \
+    $(pkg-config --libs rdkafka avro-c libcrypto jansson yajl libcmark) -lm $(case $OBJ in *san*) echo -fsanitize=address,undefined ;; esac) \
     || die "cannot build the impersonator"
 # A's own event, as A could keep it when it published it
 timeout 30 kcat -F "$U/docbus-auditor.properties" -C -t docbus.events -o beginning -e -q -c 1 -f '%s' > "$T/a-event.bin" 2>/dev/null

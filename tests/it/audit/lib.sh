@@ -30,7 +30,7 @@ audit_setup() {
   # shellcheck disable=SC2046
   gcc $cflags $(pkg-config --cflags rdkafka avro-c libcrypto jansson) -o "$FORGE" \
     "$ROOT/tests/it/audit/forge.c" "$OBJ"/lib/*.o "$OBJ"/gen/schemas_embedded.o \
-    $(pkg-config --libs rdkafka avro-c libcrypto jansson libcmark) -lm \
+    $(pkg-config --libs rdkafka avro-c libcrypto jansson yajl libcmark) -lm \
     || { echo "FAIL: cannot build the forge tool against $OBJ/lib"; exit 1; }
 }
 
