@@ -158,10 +158,10 @@ static const yajl_callbacks callbacks = {
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
-/* 1 when the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF). yajl checks only the shape of a sequence. */
-static int utf8_valid(const unsigned char *s, size_t n)
+/* yajl checks only the shape of a UTF-8 sequence, hence this. */
+int json_utf8_valid(const char *text, size_t n)
 {
+    const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < n) {
         unsigned c = s[i];
@@ -193,7 +193,7 @@ static int needs_jansson(const char *text, size_t len)
 {
     const char *p = text, *end = text + len;
     if (memchr(text, '\v', len) || memchr(text, '\f', len) ||
-        !utf8_valid((const unsigned char *)text, len))
+        !json_utf8_valid(text, len))
         return 1;
     while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 4) {
         if (p[1] == 'u' && (p[2] | 0x20) == 'd' && strchr("89abcdef", p[3] | 0x20))

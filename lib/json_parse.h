@@ -17,4 +17,8 @@
  * "column N: reason" in errstr and *out NULL. */
 int json_parse(const char *text, size_t len, json_t **out, char *errstr, size_t errstr_size);
 
+/* 1 when the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), as JSON text and jansson strings must be. */
+int json_utf8_valid(const char *s, size_t n);
+
 #endif

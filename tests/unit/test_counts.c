@@ -309,6 +309,33 @@ static void test_record_format(void **state)
     counts_destroy(c);
 }
 
+/* The record text is written directly; it must be what jansson dumps for the same
+ * value, escapes included (quote, backslash, control characters, non-ASCII). */
+static void test_record_text_escapes_like_jansson(void **state)
+{
+    (void)state;
+    counts_t *c = counts_new();
+    recs_t r = {0};
+    put(c, "docs.sent", "2018-Q1", "from.code=a%22b%5Cc%0Ad%09e%01f%7F%E1%BA%A1", 1, NULL,
+        "docbus.inbox.\"X\":3", 5);
+    put(c, "rating.units", "2018-Q2", "%08%0C%0D%1F/%E1%BA%A1", 2, NULL, SRC0, 6);
+    assert_int_equal(counts_dirty_foreach(c, grab, &r), 0);
+    assert_int_equal(r.n, 2);
+    for (int i = 0; i < 2; i++) {
+        json_error_t jerr;
+        json_t *v = json_loads(r.value[i], 0, &jerr);
+        if (!v)
+            fail_msg("record %d is not JSON (%s): %s", i, jerr.text, r.value[i]);
+        char *again = json_dumps(v, JSON_COMPACT);
+        assert_string_equal(r.value[i], again);
+        free(again);
+        json_decref(v);
+    }
+    assert_non_null(strstr(r.value[0], "\"a\\\"b\\\\c\\nd\\te\\u0001f\x7fạ\""));
+    assert_non_null(strstr(r.value[1], "\"member\":\"\\b\\f\\r\\u001F/ạ\""));
+    counts_destroy(c);
+}
+
 static void test_records_round_trip_into_a_fresh_table(void **state)
 {
     (void)state;
@@ -682,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_apply_rejects_bad_facts_and_overflow),
         cmocka_unit_test(test_dirty_tracks_changed_records_once),
         cmocka_unit_test(test_record_format),
+        cmocka_unit_test(test_record_text_escapes_like_jansson),
         cmocka_unit_test(test_records_round_trip_into_a_fresh_table),
         cmocka_unit_test(test_tombstone_removes_the_record),
         cmocka_unit_test(test_bad_records_are_refused),
