@@ -51,7 +51,7 @@ help:
 	@echo "make test-san   unit tests under AddressSanitizer + UBSan"
 	@echo "make demo       the 2018-Q1 pipeline end to end, prints the report"
 	@echo "make bench      throughput against kcat and openssl speed"
-	@echo "make fuzz       libFuzzer on the envelope decoder (FUZZ_SECONDS=600)"
+	@echo "make fuzz       libFuzzer on the envelope and import-line decoders (FUZZ_SECONDS=600 each)"
 	@echo "V=1             show the commands"
 
 deps:
