@@ -353,6 +353,7 @@ struct batch_verifier {
     uint8_t last_msg[CTX_LEN + HEADER_MAX];
     size_t last_len;           /* 0: none */
     uint8_t last_sig[64];
+    uint8_t leaf[32];          /* the Merkle leaf of the content checked last */
 };
 
 batch_verifier_t *batch_verifier_new(trust_t *trust)
@@ -407,6 +408,7 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
     }
     if ((rc = merkle_leaf(content_avro, content_len, leaf)))
         goto out;
+    memcpy(v->leaf, leaf, sizeof v->leaf);
     if (merkle_verify_cached(v->nodes, leaf, (uint64_t)p->leaf_index, (uint64_t)h->count,
                              (const uint8_t(*)[32])p->path, p->path_len, h->root) != 0) {
         hex8(h->root, root);   /* only on failure: snprintf per message cost ~3% of aggregate */
@@ -459,6 +461,11 @@ remember:
     v->last_len = msglen;
 out:
     return rc;
+}
+
+const uint8_t *batch_verifier_leaf(const batch_verifier_t *v)
+{
+    return v->leaf;
 }
 
 void batch_verifier_destroy(batch_verifier_t *v)

@@ -76,6 +76,10 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
                          const uint8_t *content_avro, size_t content_len, char *errstr,
                          size_t errstr_size);
 
+/* The Merkle leaf hash of the content given to the last batch_verifier_check that got
+ * as far as hashing it (after a success: the proven leaf). */
+const uint8_t *batch_verifier_leaf(const batch_verifier_t *v);
+
 /* Frees v; NULL is allowed. */
 void batch_verifier_destroy(batch_verifier_t *v);
 

@@ -56,6 +56,15 @@ static int hash_prefixed(uint8_t prefix, const uint8_t *a, size_t alen, const ui
     return 0;
 }
 
+int merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
+{
+    EVP_MD_CTX *ctx = thread_ctx();
+    if (!ctx || !EVP_DigestInit_ex(ctx, sha256_md, NULL) ||
+        (len && !EVP_DigestUpdate(ctx, data, len)) || !EVP_DigestFinal_ex(ctx, out, NULL))
+        return DB_ERR_CRYPTO;
+    return 0;
+}
+
 int merkle_leaf(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
 {
     return hash_prefixed(0x00, data, len, NULL, 0, out);

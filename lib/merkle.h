@@ -8,6 +8,11 @@
 #define MERKLE_HASH_LEN 32
 #define MERKLE_MAX_PATH 32   /* 2^32 leaves at most; equals ENVELOPE_MAX_PATH */
 
+/* Plain SHA-256(data), with the digest fetched once per process and a context per
+ * thread (the one-shot SHA256() looks the algorithm up per call). Returns 0 or
+ * DB_ERR_CRYPTO. */
+int merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
+
 /* leaf = SHA-256(0x00 || data). Returns 0, or DB_ERR_CRYPTO if OpenSSL fails. */
 int merkle_leaf(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
 

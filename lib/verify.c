@@ -151,6 +151,7 @@ int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *ou
     }
     if (rc)
         return rc;
+    memcpy(out->leaf, batch_verifier_leaf(v->bv), sizeof out->leaf);
     {
         /* The signed body type and the body's schema must agree, or a Status could be
          * passed off as a Document (older versions keep the record's full name). */

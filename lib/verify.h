@@ -21,6 +21,7 @@ typedef struct verified {
     const uint8_t *content_avro;   /* the signed Content bytes (the leaf preimage) */
     size_t content_len;
     avro_value_t *body;            /* decoded Document / Status / Event */
+    uint8_t leaf[32];              /* the proven Merkle leaf hash of the Content bytes */
 } verified_t;
 
 /* Returns a verifier trusting the PKI at pki_dir (CA, CRL, unit certificates), or NULL

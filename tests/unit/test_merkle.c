@@ -77,6 +77,23 @@ static void load_golden(golden_t *g)
     fclose(f);
 }
 
+/* FIPS 180-2 test vectors: "abc" and the empty string. */
+static void test_plain_sha256_matches_the_standard_vectors(void **state)
+{
+    (void)state;
+    static const uint8_t abc[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t empty[32] = {
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+        0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+    uint8_t out[32];
+    assert_int_equal(merkle_sha256((const uint8_t *)"abc", 3, out), 0);
+    assert_memory_equal(out, abc, 32);
+    assert_int_equal(merkle_sha256((const uint8_t *)"", 0, out), 0);
+    assert_memory_equal(out, empty, 32);
+}
+
 static void test_golden_leaves_root_and_paths_match(void **state)
 {
     (void)state;
@@ -280,6 +297,7 @@ static void test_cached_verify_agrees_with_plain_verify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_sha256_matches_the_standard_vectors),
         cmocka_unit_test(test_golden_leaves_root_and_paths_match),
         cmocka_unit_test(test_every_index_verifies_for_sizes_1_to_70),
         cmocka_unit_test(test_flipped_bit_in_leaf_path_or_root_fails),
