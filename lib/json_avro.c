@@ -13,11 +13,18 @@
 #include "quarter.h"
 #include "schemas_embedded.h"
 
+struct resolved;
+
 struct json_avro {
     json_t *root;              /* the schema's JSON */
     json_t *names;             /* name and full name -> schema node (borrowed from root) */
     avro_schema_t schema;
     avro_value_iface_t *iface;
+    /* resolve() of every schema node met so far, by node address: converting a record
+     * looked the same nodes up again for every line. A converter is used by one thread
+     * at a time (each import reader, inbox, inspect has its own), so no lock. */
+    struct resolved *memo;
+    size_t memo_cap, memo_n;
 };
 
 /* Conversion state: the JSON path of the value being converted, for errors. */
@@ -102,6 +109,116 @@ static json_t *resolve(const json_avro_t *ja, json_t *s, enum kind *k, enum logi
     return NULL;
 }
 
+/* 1 for the text fields capped in characters (JSON_AVRO_TEXT_CAP): Document.subject
+ * and Document.content_summary. */
+static int capped_text(const char *record, const char *field)
+{
+    return record && field && strcmp(record, "Document") == 0 &&
+           (strcmp(field, "subject") == 0 || strcmp(field, "content_summary") == 0);
+}
+
+/* One resolved schema node; for a record, its fields' names, types and defaults. */
+struct resolved {
+    json_t *node;              /* NULL: empty slot */
+    json_t *d;
+    enum kind k;
+    enum logical lt;
+    size_t nfields;
+    const char **fname;
+    json_t **ftype, **fdefault;
+    uint64_t capped;           /* record Document: bit i set when field i is capped text */
+};
+
+static size_t memo_slot(const json_avro_t *ja, const json_t *node)
+{
+    uintptr_t h = (uintptr_t)node;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 20) & (ja->memo_cap - 1);
+}
+
+static void resolved_free(struct resolved *r)
+{
+    free(r->fname);
+    free(r->ftype);
+    free(r->fdefault);
+}
+
+/* Fills r's field table from record definition d. Returns 0 or -1 (out of memory, or
+ * over 64 fields: the record is then converted without a table). */
+static int resolved_fields(struct resolved *r, json_t *d)
+{
+    json_t *fields = json_object_get(d, "fields"), *f;
+    const char *rname = json_string_value(json_object_get(d, "name"));
+    size_t i, n = json_array_size(fields);
+    if (n > 64 || !(r->fname = calloc(n + 1, sizeof *r->fname)) ||
+        !(r->ftype = calloc(n + 1, sizeof *r->ftype)) ||
+        !(r->fdefault = calloc(n + 1, sizeof *r->fdefault)))
+        return -1;
+    json_array_foreach(fields, i, f) {
+        r->fname[i] = json_string_value(json_object_get(f, "name"));
+        r->ftype[i] = json_object_get(f, "type");
+        r->fdefault[i] = json_object_get(f, "default");
+        if (!r->fname[i])
+            return -1;
+        if (capped_text(rname, r->fname[i]))
+            r->capped |= 1ULL << i;
+    }
+    r->nfields = n;
+    return 0;
+}
+
+/* resolve(), remembered: the entry for schema node s, or NULL when memory ran out
+ * (callers then resolve without it). A record's entry has its field table unless the
+ * record has over 64 fields (nfields 0 with fname NULL). */
+static const struct resolved *resolve_memo(const json_avro_t *cja, json_t *s)
+{
+    json_avro_t *ja = (json_avro_t *)cja;   /* the memo only: see struct json_avro */
+    struct resolved *r;
+    if (ja->memo_cap && (r = &ja->memo[memo_slot(ja, s)])->node == s)
+        return r;   /* the common case: found in its home slot */
+    if (ja->memo_cap)
+        for (size_t i = memo_slot(ja, s);; i = (i + 1) & (ja->memo_cap - 1)) {
+            if (ja->memo[i].node == s)
+                return &ja->memo[i];
+            if (!ja->memo[i].node)
+                break;
+        }
+    if ((ja->memo_n + 1) * 2 > ja->memo_cap) {
+        size_t ncap = ja->memo_cap ? ja->memo_cap * 2 : 256;
+        struct resolved *nm = calloc(ncap, sizeof *nm), *old = ja->memo;
+        size_t ocap = ja->memo_cap;
+        if (!nm)
+            return NULL;
+        ja->memo = nm;
+        ja->memo_cap = ncap;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].node) {
+                size_t j = memo_slot(ja, old[i].node);
+                while (nm[j].node)
+                    j = (j + 1) & (ncap - 1);
+                nm[j] = old[i];
+            }
+        free(old);
+    }
+    size_t j = memo_slot(ja, s);
+    while (ja->memo[j].node)
+        j = (j + 1) & (ja->memo_cap - 1);
+    r = &ja->memo[j];
+    memset(r, 0, sizeof *r);
+    r->d = resolve(ja, s, &r->k, &r->lt);
+    if (r->k == K_RECORD && resolved_fields(r, r->d) != 0) {
+        resolved_free(r);
+        r->fname = NULL;
+        r->ftype = r->fdefault = NULL;
+        r->nfields = 0;
+        r->capped = 0;
+    }
+    r->node = s;
+    ja->memo_n++;
+    return r;
+}
+
 /* Records every named type of the schema under its name and full name. */
 static void index_names(json_t *names, json_t *s, const char *ns)
 {
@@ -158,6 +275,10 @@ void json_avro_destroy(json_avro_t *ja)
         avro_value_iface_decref(ja->iface);
     if (ja->schema)
         avro_schema_decref(ja->schema);
+    for (size_t i = 0; i < ja->memo_cap; i++)
+        if (ja->memo[i].node)
+            resolved_free(&ja->memo[i]);
+    free(ja->memo);
     json_decref(ja->names);
     json_decref(ja->root);
     free(ja);
@@ -403,6 +524,29 @@ static const char *branch_name(const json_avro_t *ja, json_t *b)
 static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, int text_cap,
                      int is_default);
 
+/* Converts field i (fname of record rname) of v from val, or from the schema default
+ * def when val is NULL (a field without either is an error); type is the field's
+ * schema, text_cap its character cap. */
+static int field_from_json(struct ctx *c, avro_value_t *v, size_t i, const char *fname,
+                           const char *rname, json_t *val, json_t *def, json_t *type,
+                           int text_cap)
+{
+    avro_value_t child;
+    size_t old = path_push_field(c, fname);
+    int rc, is_default = !val;
+    if (!val)
+        val = def;
+    if (!val)
+        rc = fail(c, DB_ERR_INVALID, "missing field \"%s\" of record %s (it has no default)",
+                  fname, rname);
+    else if (avro_value_get_by_index(v, i, &child, NULL) != 0)
+        rc = fail(c, DB_ERR_INVALID, "schema mismatch: %s", avro_strerror());
+    else
+        rc = from_json(c, type, val, &child, text_cap, is_default);
+    path_pop(c, old);
+    return rc;
+}
+
 static int record_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *v)
 {
     json_t *fields = json_object_get(d, "fields");
@@ -435,29 +579,36 @@ static int record_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *
     }
     json_array_foreach(fields, i, f) {
         const char *fname = json_string_value(json_object_get(f, "name"));
-        json_t *fin = json_object_get(in, fname);
-        avro_value_t child;
-        size_t old = path_push_field(c, fname);
-        int rc, is_default = 0;
-        int cap = strcmp(rname, "Document") == 0 &&
-                  (strcmp(fname, "subject") == 0 || strcmp(fname, "content_summary") == 0);
-        if (!fin) {
-            fin = json_object_get(f, "default");
-            is_default = 1;
-            if (!fin) {
-                rc = fail(c, DB_ERR_INVALID, "missing field \"%s\" of record %s (it has no "
-                          "default)", fname, rname);
-                path_pop(c, old);
-                return rc;
-            }
-        }
-        if (avro_value_get_by_index(v, i, &child, NULL) != 0) {
-            rc = fail(c, DB_ERR_INVALID, "schema mismatch: %s", avro_strerror());
-            path_pop(c, old);
+        int rc = field_from_json(c, v, i, fname, rname, json_object_get(in, fname),
+                                 json_object_get(f, "default"), json_object_get(f, "type"),
+                                 capped_text(rname, fname));
+        if (rc)
             return rc;
-        }
-        rc = from_json(c, json_object_get(f, "type"), fin, &child, cap, is_default);
-        path_pop(c, old);
+    }
+    return 0;
+}
+
+/* record_from_json with the record's field table (same checks, same messages, same
+ * order): no name lookups in the schema per line. */
+static int record_from_table(struct ctx *c, const struct resolved *entry, json_t *in,
+                             avro_value_t *v)
+{
+    /* a copy: the memo may grow (and move) while the fields are converted */
+    const struct resolved rec = *entry, *r = &rec;
+    const char *rname = json_string_value(json_object_get(r->d, "name"));
+    json_t *fin[65];
+    size_t present = 0;
+
+    if (!json_is_object(in))
+        return fail(c, DB_ERR_INVALID, "expected an object (record %s), got %s", rname,
+                    json_kind(in));
+    for (size_t i = 0; i < r->nfields; i++)
+        present += (fin[i] = json_object_get(in, r->fname[i])) != NULL;
+    if (present != json_object_size(in))
+        return record_from_json(c, r->d, in, v);   /* it names the unknown key */
+    for (size_t i = 0; i < r->nfields; i++) {
+        int rc = field_from_json(c, v, i, r->fname[i], rname, fin[i], r->fdefault[i],
+                                 r->ftype[i], (int)(r->capped >> i & 1));
         if (rc)
             return rc;
     }
@@ -553,9 +704,15 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
 {
     enum kind k;
     enum logical lt;
-    json_t *d = resolve(c->ja, sch, &k, &lt);
+    const struct resolved *r = resolve_memo(c->ja, sch);
+    json_t *d = r ? r->d : resolve(c->ja, sch, &k, &lt);
     size_t i;
     int rc = 0;
+
+    if (r) {
+        k = r->k;
+        lt = r->lt;
+    }
 
     switch (k) {
     case K_NULL:
@@ -706,7 +863,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         return 0;
     }
     case K_RECORD:
-        return record_from_json(c, d, in, v);
+        return r && r->fname ? record_from_table(c, r, in, v) : record_from_json(c, d, in, v);
     case K_UNION:
         return union_from_json(c, d, in, v, text_cap, is_default);
     case K_BAD:
