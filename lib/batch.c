@@ -565,6 +565,7 @@ typedef struct cont_producer {
     i64map_t by_batch;
     cont_stream_t *streams;
     size_t nstreams;
+    size_t last_stream;          /* the stream fed last: consecutive messages share it */
     char *pool;                 /* NUL-terminated locations */
     size_t pool_len, pool_cap;
 } cont_producer_t;
@@ -748,9 +749,13 @@ static int feed_stream(continuity_t *ct, cont_producer_t *p, const continuity_it
     const char *name = it->stream ? it->stream : "";
     const char *loc = it->location ? it->location : "";
     cont_stream_t *s = NULL;
-    for (size_t i = 0; i < p->nstreams; i++)
+    if (p->last_stream < p->nstreams && !strcmp(p->streams[p->last_stream].name, name))
+        s = &p->streams[p->last_stream];
+    for (size_t i = 0; !s && i < p->nstreams; i++)
         if (!strcmp(p->streams[i].name, name))
             s = &p->streams[i];
+    if (s)
+        p->last_stream = (size_t)(s - p->streams);
     if (!s) {
         cont_stream_t *ns = realloc(p->streams, (p->nstreams + 1) * sizeof *ns);
         if (!ns)
