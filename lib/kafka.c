@@ -147,19 +147,6 @@ rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topi
     }
 }
 
-rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
-                                           int64_t *low, int64_t *high, int total_ms)
-{
-    rd_kafka_resp_err_t err;
-    for (int waited = 0;; waited += KAFKA_RETRY_SLICE_MS) {
-        err = rd_kafka_query_watermark_offsets(rk, topic, partition, low, high,
-                                               KAFKA_RETRY_SLICE_MS);
-        if (!err || !transient(err) || waited + KAFKA_RETRY_SLICE_MS >= total_ms)
-            return err;
-        rd_kafka_poll(rk, 200);
-    }
-}
-
 /* One ListOffsets round for every partition of parts at logical offset which
  * (RD_KAFKA_OFFSET_BEGINNING or _END), results into out; retried while transient. */
 static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk,
@@ -194,7 +181,8 @@ rd_kafka_resp_err_t kafka_list_watermarks(rd_kafka_t *rk,
     *bad = -1;
     if (parts->cnt == 0)
         return RD_KAFKA_RESP_ERR_NO_ERROR;
-    err = list_offsets(rk, parts, RD_KAFKA_OFFSET_BEGINNING, low, total_ms, bad);
+    err = low ? list_offsets(rk, parts, RD_KAFKA_OFFSET_BEGINNING, low, total_ms, bad)
+              : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!err)
         err = list_offsets(rk, parts, RD_KAFKA_OFFSET_END, high, total_ms, bad);
     return err;
@@ -535,11 +523,10 @@ int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
             rd_kafka_topic_partition_list_add(parts, name, md->topics[t].partitions[p].id);
     }
     {
-        int64_t *lo = calloc((size_t)parts->cnt + 1, sizeof *lo);
         int64_t *hi = calloc((size_t)parts->cnt + 1, sizeof *hi);
         int bad = -1;
-        err = lo && hi ? kafka_list_watermarks(rk, parts, lo, hi, KAFKA_RECOVER_MS, &bad)
-                       : RD_KAFKA_RESP_ERR__FAIL;
+        err = hi ? kafka_list_watermarks(rk, parts, NULL, hi, KAFKA_RECOVER_MS, &bad)
+                 : RD_KAFKA_RESP_ERR__FAIL;
         if (err) {
             snprintf(errstr, errstr_size, "end offset of %s [%d]: %s",
                      bad >= 0 ? parts->elems[bad].topic : "the input topics",
@@ -548,7 +535,6 @@ int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
         }
         for (int i = 0; !err && i < parts->cnt; i++)
             parts->elems[i].offset = hi[i];
-        free(lo);
         free(hi);
     }
 out:

@@ -39,15 +39,12 @@ kafka_fail_t kafka_check(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t er
 rd_kafka_resp_err_t kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_topic_t *only,
                                    const struct rd_kafka_metadata **md, int total_ms);
 
-/* rd_kafka_query_watermark_offsets, retried the same way for up to total_ms. */
-rd_kafka_resp_err_t kafka_query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
-                                           int64_t *low, int64_t *high, int total_ms);
-
 /* Reads the low and high watermarks of every partition in parts into low[i] and high[i]
- * (indexed like parts->elems) with two batched ListOffsets requests per broker, retried
- * while transient for up to total_ms. On failure *bad is the index of the partition that
- * failed (-1: the whole request). Under read_committed the high mark is the last stable
- * offset, as with rd_kafka_query_watermark_offsets. */
+ * (indexed like parts->elems; low may be NULL for the high marks only) with one batched
+ * ListOffsets request per broker and kind, retried while transient for up to total_ms.
+ * On failure *bad is the index of the partition that failed (-1: the whole request).
+ * Under read_committed the high mark is the last stable offset, as with
+ * rd_kafka_query_watermark_offsets. */
 rd_kafka_resp_err_t kafka_list_watermarks(rd_kafka_t *rk,
                                           const rd_kafka_topic_partition_list_t *parts,
                                           int64_t *low, int64_t *high, int total_ms, int *bad);
