@@ -80,6 +80,9 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
  * as far as hashing it (after a success: the proven leaf). */
 const uint8_t *batch_verifier_leaf(const batch_verifier_t *v);
 
+/* The number of batch signatures v has verified with Ed25519 (cache misses). */
+uint64_t batch_verifier_signature_checks(const batch_verifier_t *v);
+
 /* Frees v; NULL is allowed. */
 void batch_verifier_destroy(batch_verifier_t *v);
 

@@ -210,6 +210,31 @@ static void test_round_trip_batch_of_1000(void **state)
     round_trip(*state, 1000, 2500);
 }
 
+/* Messages of many live batches read interleaved (as a consumer reads partitions) cost
+ * one Ed25519 verification per batch, not one per switch between batches. */
+static void test_interleaved_batches_are_verified_once_each(void **state)
+{
+    enum { BATCHES = 400, PASSES = 3 };
+    fixture_t *f = *state;
+    batch_signer_t *s = signer(f, 1, 1000000);
+    trust_t *t;
+    batch_verifier_t *v;
+    content_t c;
+    proof_t p;
+    for (int i = 0; i < BATCHES; i++)
+        add(s, i);
+    batch_signer_destroy(s);
+    assert_int_equal(f->n, BATCHES);
+    t = load_trust(f);
+    v = batch_verifier_new(t);
+    for (int pass = 0; pass < PASSES; pass++)
+        for (int i = 0; i < BATCHES; i++)
+            assert_int_equal(verify(v, f->msgs[i].value, f->msgs[i].len, &c, &p, f->err, sizeof f->err), 0);
+    assert_int_equal(batch_verifier_signature_checks(v), BATCHES);
+    batch_verifier_destroy(v);
+    trust_destroy(t);
+}
+
 /* Flipping any single bit of an encoded message makes envelope_read or
  * batch_verifier_check fail, even with the batch signature already cached. */
 static void test_every_single_bit_flip_is_detected(void **state)
@@ -591,6 +616,7 @@ int main(void)
         T(test_round_trip_batch_of_1_signs_every_message),
         T(test_round_trip_batch_of_7_with_partial_last_batch),
         T(test_round_trip_batch_of_1000),
+        T(test_interleaved_batches_are_verified_once_each),
         T(test_every_single_bit_flip_is_detected),
         T(test_state_persists_across_restart),
         T(test_linger_closes_batch_only_when_due),
