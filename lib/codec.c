@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "avro_guard.h"
+#include "body_view.h"
 #include "error.h"
 #include "schema.h"
 
@@ -340,11 +341,17 @@ struct body_decoder {
     slot_t slots[SCHEMAS_MAX];
     size_t n_slots;
     avro_reader_t reader;
+    body_view_t *view;    /* bodies of current schema versions */
 };
 
 body_decoder_t *body_decoder_new(void)
 {
-    return calloc(1, sizeof(body_decoder_t));
+    body_decoder_t *d = calloc(1, sizeof(body_decoder_t));
+    if (d && !(d->view = body_view_new())) {
+        free(d);
+        d = NULL;
+    }
+    return d;
 }
 
 void body_decoder_destroy(body_decoder_t *d)
@@ -358,6 +365,7 @@ void body_decoder_destroy(body_decoder_t *d)
     }
     if (d->reader != NULL)
         avro_reader_free(d->reader);
+    body_view_destroy(d->view);
     free(d);
 }
 
@@ -751,6 +759,8 @@ int body_decoder_read(body_decoder_t *d, const uint8_t fp[8], const uint8_t *bod
     if ((rc = avro_guard_check(si->schema, body, len, &caps, avro_schema_name(si->schema), errstr,
                                errstr_size)) != 0)
         return rc;
+    if (si->current) /* one pass into an arena: no allocation per string (see body_view.h) */
+        return body_view_read(d->view, si->schema, body, len, out, errstr, errstr_size);
     if ((rc = slot_get(d, si, &ws, errstr, errstr_size)) != 0)
         return rc;
     if (d->reader == NULL) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh [SECONDS] - builds the decoders' libFuzzer harnesses with ASan and UBSan and runs
 # each for SECONDS (default 60):
-#   fuzz_envelope  the consumer's decode path (envelope, guard, Avro-C) on Kafka values;
+#   fuzz_envelope  the consumer's decode path (envelope, guard, body view against Avro-C)
+#                  on Kafka values;
 #                  seeds: a copy of tests/fuzz/corpus/ in tests/fuzz/corpus-run/
 #   fuzz_json      the import line parser (json_parse against jansson, jsonl_parse_line);
 #                  seeds: tests/fuzz/corpus-json/ copied to tests/fuzz/corpus-json-run/
@@ -17,7 +18,7 @@ schemas=$(ls schemas/*.avsc schemas/history/*.avsc 2>/dev/null | sort)
 ./deploy/embed.sh "$out/schemas_embedded.c" $schemas
 
 # The decode path only: the codec, the guard, the schema registry, error names.
-srcs="lib/codec.c lib/avro_guard.c lib/schema.c lib/error.c $out/schemas_embedded.c"
+srcs="lib/codec.c lib/body_view.c lib/avro_guard.c lib/schema.c lib/error.c $out/schemas_embedded.c"
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Ilib \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 echo "== building $out/fuzz_envelope"

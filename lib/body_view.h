@@ -1,0 +1,30 @@
+/* body_view.h - a read-only Avro value over one body, decoded in a single pass into an
+ * arena that is reused from body to body: no allocation per string or array once the
+ * arena has grown, unlike Avro-C's generic values (a malloc and a free per string).
+ * The value implements Avro-C's avro_value_iface_t getters (type, schema, scalars,
+ * strings, bytes, fixed, enum, size, by index, by name, union branch), so code written
+ * against avro_value_t reads it unchanged; setters answer EINVAL. */
+#ifndef DOCBUS_BODY_VIEW_H
+#define DOCBUS_BODY_VIEW_H
+
+#include <avro.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct body_view body_view_t;
+
+/* Returns an empty view, or NULL when out of memory. */
+body_view_t *body_view_new(void);
+
+/* Decodes body[0..len) as the Avro binary of schema (checked beforehand with
+ * avro_guard_check: the view trusts no length, but relies on the guard's caps to bound
+ * its arena). *out is valid until the next body_view_read on v. Returns 0, or
+ * DB_ERR_INVALID (the bytes do not match the schema, or trailing bytes) or DB_ERR_NOMEM
+ * with errstr. */
+int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, size_t len,
+                   avro_value_t **out, char *errstr, size_t errstr_size);
+
+/* Frees v; NULL is allowed. */
+void body_view_destroy(body_view_t *v);
+
+#endif
