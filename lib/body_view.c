@@ -474,103 +474,45 @@ static avro_schema_t view_get_schema(const avro_value_iface_t *iface, const void
     return NODE(self)->plan->schema;
 }
 
-static int view_get_boolean(const avro_value_iface_t *iface, const void *self, int *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_BOOLEAN)
-        return EINVAL;
-    *out = NODE(self)->x.b;
-    return 0;
-}
+/* A getter of one scalar type: EINVAL for a value of any other type. */
+#define SCALAR_GETTER(fn, ctype, avro_type, member)                                   \
+    static int fn(const avro_value_iface_t *iface, const void *self, ctype *out)     \
+    {                                                                                \
+        (void)iface;                                                                 \
+        if (TYPE(self) != (avro_type))                                               \
+            return EINVAL;                                                           \
+        *out = NODE(self)->x.member;                                                 \
+        return 0;                                                                    \
+    }
+SCALAR_GETTER(view_get_boolean, int, AVRO_BOOLEAN, b)
+SCALAR_GETTER(view_get_double, double, AVRO_DOUBLE, d)
+SCALAR_GETTER(view_get_float, float, AVRO_FLOAT, f)
+SCALAR_GETTER(view_get_int, int32_t, AVRO_INT32, i)
+SCALAR_GETTER(view_get_long, int64_t, AVRO_INT64, l)
+SCALAR_GETTER(view_get_enum, int, AVRO_ENUM, i)
 
-static int view_get_bytes(const avro_value_iface_t *iface, const void *self, const void **buf,
-                          size_t *size)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_BYTES)
-        return EINVAL;
-    if (buf)
-        *buf = NODE(self)->x.buf.p;
-    if (size)
-        *size = NODE(self)->x.buf.len;
-    return 0;
-}
-
-static int view_get_double(const avro_value_iface_t *iface, const void *self, double *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_DOUBLE)
-        return EINVAL;
-    *out = NODE(self)->x.d;
-    return 0;
-}
-
-static int view_get_float(const avro_value_iface_t *iface, const void *self, float *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_FLOAT)
-        return EINVAL;
-    *out = NODE(self)->x.f;
-    return 0;
-}
-
-static int view_get_int(const avro_value_iface_t *iface, const void *self, int32_t *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_INT32)
-        return EINVAL;
-    *out = NODE(self)->x.i;
-    return 0;
-}
-
-static int view_get_long(const avro_value_iface_t *iface, const void *self, int64_t *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_INT64)
-        return EINVAL;
-    *out = NODE(self)->x.l;
-    return 0;
-}
+/* A getter of a string, bytes or fixed: pointer and size (a string's counts its NUL). */
+#define BUF_GETTER(fn, ptype, avro_type)                                                  \
+    static int fn(const avro_value_iface_t *iface, const void *self, ptype *buf,         \
+                  size_t *size)                                                          \
+    {                                                                                    \
+        (void)iface;                                                                     \
+        if (TYPE(self) != (avro_type))                                                   \
+            return EINVAL;                                                               \
+        if (buf)                                                                         \
+            *buf = NODE(self)->x.buf.p;                                                  \
+        if (size)                                                                        \
+            *size = NODE(self)->x.buf.len;                                               \
+        return 0;                                                                        \
+    }
+BUF_GETTER(view_get_string, const char *, AVRO_STRING)
+BUF_GETTER(view_get_bytes, const void *, AVRO_BYTES)
+BUF_GETTER(view_get_fixed, const void *, AVRO_FIXED)
 
 static int view_get_null(const avro_value_iface_t *iface, const void *self)
 {
     (void)iface;
     return TYPE(self) == AVRO_NULL ? 0 : EINVAL;
-}
-
-static int view_get_string(const avro_value_iface_t *iface, const void *self, const char **str,
-                           size_t *size)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_STRING)
-        return EINVAL;
-    if (str)
-        *str = NODE(self)->x.buf.p;
-    if (size)
-        *size = NODE(self)->x.buf.len;
-    return 0;
-}
-
-static int view_get_enum(const avro_value_iface_t *iface, const void *self, int *out)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_ENUM)
-        return EINVAL;
-    *out = NODE(self)->x.i;
-    return 0;
-}
-
-static int view_get_fixed(const avro_value_iface_t *iface, const void *self, const void **buf,
-                          size_t *size)
-{
-    (void)iface;
-    if (TYPE(self) != AVRO_FIXED)
-        return EINVAL;
-    if (buf)
-        *buf = NODE(self)->x.buf.p;
-    if (size)
-        *size = NODE(self)->x.buf.len;
-    return 0;
 }
 
 static int is_container(avro_type_t t)
