@@ -10,7 +10,6 @@
 
 #include "error.h"
 
-#define DEPTH_MAX 64          /* nesting of records, arrays, maps and unions */
 #define CHUNK_BYTES 65536
 
 /* What decoding needs of one schema node, looked up once per view. */
@@ -65,6 +64,8 @@ struct body_view {
     vnode_t root;
     avro_value_t out;
     const uint8_t *p, *end;   /* the bytes still to decode */
+    avro_guard_caps_t caps;   /* as avro_guard_check applies them */
+    size_t items_total;
     char *err;
     size_t errsz;
 };
@@ -193,32 +194,46 @@ static int bad(body_view_t *v, const char *fmt, ...)
     return DB_ERR_INVALID;
 }
 
-static int read_long(body_view_t *v, int64_t *out)
+/* A zig-zag varint of at most max_bytes bytes whose last byte carries no bit beyond
+ * `bits` (5 and 32 for int, 10 and 64 for long: avro_guard_check's rule). */
+static int read_varint(body_view_t *v, int max_bytes, int bits, int64_t *out)
 {
     uint64_t u = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
+    for (int i = 0; i < max_bytes; i++) {
         if (v->p >= v->end)
             return bad(v, "body ends inside a number");
         uint8_t b = *v->p++;
-        u |= (uint64_t)(b & 0x7f) << shift;
+        u |= (uint64_t)(b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
-            *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+            if (i == max_bytes - 1 && (b >> (bits - 7 * i)) != 0)
+                return bad(v, "number overflows %d bits", bits);
+            if (bits == 32)
+                *out = (int32_t)((uint32_t)(u >> 1) ^ (uint32_t)-(int32_t)(u & 1));
+            else
+                *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
             return 0;
         }
     }
-    return bad(v, "number longer than 10 bytes");
+    return bad(v, "number longer than %d bytes", max_bytes);
 }
 
-/* Reads a length-prefixed string or bytes into the arena (NUL added after it). */
-static int read_buf(body_view_t *v, vnode_t *n, int nul)
+static int read_long(body_view_t *v, int64_t *out)
+{
+    return read_varint(v, 10, 64, out);
+}
+
+/* Reads a length-prefixed string or bytes of at most max bytes into the arena (NUL
+ * added after it). */
+static int read_buf(body_view_t *v, vnode_t *n, int nul, size_t max)
 {
     int64_t len;
     char *p;
     int rc = read_long(v, &len);
     if (rc)
         return rc;
-    if (len < 0 || (uint64_t)len > (uint64_t)(v->end - v->p))
-        return bad(v, "string or bytes of length %lld exceed the body", (long long)len);
+    if (len < 0 || (uint64_t)len > max || (uint64_t)len > (uint64_t)(v->end - v->p))
+        return bad(v, "string or bytes of length %lld: negative, over its cap or past the end",
+                   (long long)len);
     if (!(p = arena_alloc(v, (size_t)len + 1)))
         return DB_ERR_NOMEM;
     memcpy(p, v->p, (size_t)len);
@@ -236,11 +251,12 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth);
 static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
 {
     int is_map = pl->type == AVRO_MAP;
+    size_t read = 0;   /* items read, repeated map keys included (the guard's count) */
     n->x.c.kids = NULL;
     n->x.c.keys = NULL;
     n->x.c.n = 0;
     for (;;) {
-        int64_t count, skip;
+        int64_t count, block_bytes = -1;
         int rc = read_long(v, &count);
         if (rc)
             return rc;
@@ -250,12 +266,17 @@ static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth
             if (count == INT64_MIN)
                 return bad(v, "block count out of range");
             count = -count;
-            if ((rc = read_long(v, &skip)))
+            if ((rc = read_long(v, &block_bytes)))
                 return rc;
+            if (block_bytes < 0 || (uint64_t)block_bytes > (uint64_t)(v->end - v->p))
+                return bad(v, "block size %lld negative or past the end", (long long)block_bytes);
         }
-        /* every item takes at least one byte, but for null: cap by what is left */
-        if ((uint64_t)count > (uint64_t)(v->end - v->p) + 1024)
-            return bad(v, "block of %lld items exceeds the body", (long long)count);
+        if ((uint64_t)count > v->caps.array_items_max - read ||
+            (uint64_t)count > v->caps.items_total_max - v->items_total)
+            return bad(v, "collection of more items than its cap");
+        v->items_total += (size_t)count;
+        read += (size_t)count;
+        const uint8_t *items_start = v->p;
         size_t total = n->x.c.n + (size_t)count;
         vnode_t *kids = arena_alloc(v, total * sizeof *kids);
         const char **keys = is_map ? arena_alloc(v, total * sizeof *keys) : NULL;
@@ -272,7 +293,9 @@ static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth
             size_t at = n->x.c.n;
             if (is_map) {
                 vnode_t key;
-                if ((rc = read_buf(v, &key, 1)))
+                if (depth + 1 > AVRO_GUARD_MAX_DEPTH)
+                    return bad(v, "nested deeper than %d", AVRO_GUARD_MAX_DEPTH);
+                if ((rc = read_buf(v, &key, 1, v->caps.string_max)))
                     return rc;
                 /* a repeated key keeps its first place and takes the later value, as
                  * Avro-C's generic map does */
@@ -288,6 +311,10 @@ static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth
             if (at == n->x.c.n)
                 n->x.c.n++;
         }
+        /* readers that skip by the byte size and readers that parse items must agree */
+        if (block_bytes >= 0 && v->p - items_start != block_bytes)
+            return bad(v, "block says %lld bytes but its items take %td", (long long)block_bytes,
+                       v->p - items_start);
     }
 }
 
@@ -296,8 +323,8 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
     int64_t l;
     int rc;
     n->plan = pl;
-    if (depth > DEPTH_MAX)
-        return bad(v, "nested deeper than %d", DEPTH_MAX);
+    if (depth > AVRO_GUARD_MAX_DEPTH)
+        return bad(v, "nested deeper than %d", AVRO_GUARD_MAX_DEPTH);
     switch (pl->type) {
     case AVRO_NULL:
         return 0;
@@ -307,10 +334,8 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
         n->x.b = *v->p++;
         return 0;
     case AVRO_INT32:
-        if ((rc = read_long(v, &l)))
+        if ((rc = read_varint(v, 5, 32, &l)))
             return rc;
-        if (l < INT32_MIN || l > INT32_MAX)
-            return bad(v, "int %lld out of range", (long long)l);
         n->x.i = (int32_t)l;
         return 0;
     case AVRO_INT64:
@@ -333,9 +358,9 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
         return 0;
     }
     case AVRO_STRING:
-        return read_buf(v, n, 1);
+        return read_buf(v, n, 1, v->caps.string_max);
     case AVRO_BYTES:
-        return read_buf(v, n, 0);
+        return read_buf(v, n, 0, v->caps.bytes_max);
     case AVRO_FIXED: {
         char *p;
         if ((size_t)(v->end - v->p) < pl->n)
@@ -349,7 +374,7 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
         return 0;
     }
     case AVRO_ENUM:
-        if ((rc = read_long(v, &l)))
+        if ((rc = read_varint(v, 5, 32, &l)))
             return rc;
         if (l < 0 || (uint64_t)l >= pl->n)
             return bad(v, "enum index %lld out of range", (long long)l);
@@ -387,7 +412,8 @@ body_view_t *body_view_new(void)
 }
 
 int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, size_t len,
-                   avro_value_t **out, char *errstr, size_t errstr_size)
+                   const avro_guard_caps_t *caps, avro_value_t **out, char *errstr,
+                   size_t errstr_size)
 {
     const plan_t *pl = plan_of(v, schema);
     int rc;
@@ -395,6 +421,24 @@ int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, si
         snprintf(errstr, errstr_size, "out of memory for a body view");
         return DB_ERR_NOMEM;
     }
+    v->caps = (avro_guard_caps_t){AVRO_GUARD_STRING_MAX, AVRO_GUARD_BYTES_MAX,
+                                  AVRO_GUARD_ARRAY_ITEMS_MAX, AVRO_GUARD_ITEMS_TOTAL_MAX,
+                                  AVRO_GUARD_TOTAL_MAX};
+    if (caps && caps->string_max)
+        v->caps.string_max = caps->string_max;
+    if (caps && caps->bytes_max)
+        v->caps.bytes_max = caps->bytes_max;
+    if (caps && caps->array_items_max)
+        v->caps.array_items_max = caps->array_items_max;
+    if (caps && caps->items_total_max)
+        v->caps.items_total_max = caps->items_total_max;
+    if (caps && caps->total_max)
+        v->caps.total_max = caps->total_max;
+    if (len > v->caps.total_max) {
+        snprintf(errstr, errstr_size, "body of %zu bytes over cap %zu", len, v->caps.total_max);
+        return DB_ERR_INVALID;
+    }
+    v->items_total = 0;
     arena_reset(v);
     v->p = body;
     v->end = body + len;

@@ -11,18 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_guard.h"
+
 typedef struct body_view body_view_t;
 
 /* Returns an empty view, or NULL when out of memory. */
 body_view_t *body_view_new(void);
 
-/* Decodes body[0..len) as the Avro binary of schema (checked beforehand with
- * avro_guard_check: the view trusts no length, but relies on the guard's caps to bound
- * its arena). *out is valid until the next body_view_read on v. Returns 0, or
- * DB_ERR_INVALID (the bytes do not match the schema, or trailing bytes) or DB_ERR_NOMEM
- * with errstr. */
+/* Decodes body[0..len) as the Avro binary of schema into v's arena, accepting exactly
+ * what avro_guard_check accepts under caps (NULL: the defaults): the same varint,
+ * length, cap, index, depth, block-size and trailing-byte rules, so its arena stays
+ * bounded. *out is valid until the next body_view_read on v. Returns 0, DB_ERR_NOMEM,
+ * or DB_ERR_INVALID with a short errstr (run avro_guard_check on the same bytes for the
+ * field path, offset and precise code). */
 int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, size_t len,
-                   avro_value_t **out, char *errstr, size_t errstr_size);
+                   const avro_guard_caps_t *caps, avro_value_t **out, char *errstr,
+                   size_t errstr_size);
 
 /* Frees v; NULL is allowed. */
 void body_view_destroy(body_view_t *v);

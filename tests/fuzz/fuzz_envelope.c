@@ -1,7 +1,8 @@
 /* fuzz_envelope.c - libFuzzer harness for the consumer's decode path: envelope_read of
  * untrusted Kafka values, then the body decoder (guard, Avro-C, older-version
- * resolution) on the body, with round-trip checks; a body of a current schema decoded
- * (by the arena view) must equal Avro-C's generic decode. An input not starting with C3 is
+ * resolution) on the body, with round-trip checks; for a body of a current schema the
+ * arena view must accept exactly what avro_guard_check accepts, and what it decodes
+ * must equal Avro-C's generic decode. An input not starting with C3 is
  * taken as a raw body: its first byte picks the schema, the rest is the body. */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_guard.h"
+#include "body_view.h"
 #include "codec.h"
 #include "error.h"
 #include "schema.h"
 
 static body_decoder_t *decoder;
+static body_view_t *view;
 #define FPS_MAX 16
 static uint8_t fps[FPS_MAX][8]; /* body schema versions: Document, Status, Event, older */
 static int n_fps;
@@ -27,7 +31,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char err[256];
     (void)argc, (void)argv;
-    if (schemas_init(err, sizeof err) != 0 || (decoder = body_decoder_new()) == NULL) {
+    if (schemas_init(err, sizeof err) != 0 || (decoder = body_decoder_new()) == NULL ||
+        (view = body_view_new()) == NULL) {
         fprintf(stderr, "fuzz_envelope: init failed: %s\n", err);
         abort();
     }
@@ -76,12 +81,31 @@ static void same_as_generic(const uint8_t fp[8], const uint8_t *body, size_t len
     }
 }
 
+/* The view and the guard accept the same bodies of a current schema. */
+static void view_agrees_with_guard(const uint8_t fp[8], const uint8_t *body, size_t len)
+{
+    const schema_info_t *si = schemas_lookup_fingerprint(fp);
+    avro_guard_caps_t caps = {.total_max = ENVELOPE_MAX_BYTES};
+    char gerr[256], verr[256];
+    avro_value_t *v;
+    if (!si || !si->current)
+        return;
+    int g = avro_guard_check(si->schema, body, len, &caps, NULL, gerr, sizeof gerr);
+    int w = body_view_read(view, si->schema, body, len, &caps, &v, verr, sizeof verr);
+    if ((g == 0) != (w == 0)) {
+        fprintf(stderr, "guard (%d: %s) and view (%d: %s) disagree\n", g, g ? gerr : "ok", w,
+                w ? verr : "ok");
+        abort();
+    }
+}
+
 /* Decodes a body; if it decodes, its re-encoding must decode too. */
 static void body_round_trip(const uint8_t fp[8], const uint8_t *body, size_t len)
 {
     char err[256];
     avro_value_t *v = NULL;
     size_t n;
+    view_agrees_with_guard(fp, body, len);
     if (body_decoder_read(decoder, fp, body, len, &v, err, sizeof err) != 0)
         return;
     same_as_generic(fp, body, len, v);

@@ -1,6 +1,7 @@
 /* test_body_view.c - the arena view reads every body as Avro-C's generic decode does
  * (equal values, equal JSON), across multi-block arrays, repeated map keys and a string
- * bigger than an arena chunk; refuses truncated and over-long input; stays read-only.
+ * bigger than an arena chunk; refuses truncated and over-long input and what the guard's
+ * caps refuse; stays read-only.
  * Paths are relative to $DOCBUS_ROOT (default: the current directory). */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "avro_guard.h"
 #include "body_view.h"
 #include "codec.h"
 #include "error.h"
@@ -51,13 +53,13 @@ static void refuses_cut_and_long(body_view_t *bv, avro_schema_t schema, const ui
         memcpy(copy, body, cut);   /* a fresh allocation per length would let ASan see overreads */
         uint8_t *exact = malloc(cut ? cut : 1);
         memcpy(exact, body, cut);
-        if (body_view_read(bv, schema, exact, cut, &out, err, sizeof err) != DB_ERR_INVALID)
+        if (body_view_read(bv, schema, exact, cut, NULL, &out, err, sizeof err) != DB_ERR_INVALID)
             fail_msg("a body cut to %zu of %zu bytes was accepted", cut, len);
         free(exact);
     }
     memcpy(copy, body, len);
     copy[len] = 0;
-    assert_int_equal(body_view_read(bv, schema, copy, len + 1, &out, err, sizeof err), DB_ERR_INVALID);
+    assert_int_equal(body_view_read(bv, schema, copy, len + 1, NULL, &out, err, sizeof err), DB_ERR_INVALID);
     assert_non_null(strstr(err, "after the end"));
     free(copy);
 }
@@ -98,7 +100,7 @@ static void test_sample_bodies_match_avro_c(void **state)
             fail_msg("line %zu: %s", n + 1, err);
         schema = avro_value_get_schema(&jv[t]);
         generic_read(schema, buf, blen, &gi, &gv);
-        assert_int_equal(body_view_read(bv, schema, buf, blen, &vv, err, sizeof err), 0);
+        assert_int_equal(body_view_read(bv, schema, buf, blen, NULL, &vv, err, sizeof err), 0);
         assert_true(avro_value_equal(&gv, vv));
         assert_int_equal(json_avro_to_json(ja[t], &gv, &j1, err, sizeof err), 0);
         assert_int_equal(json_avro_to_json(ja[t], vv, &j2, err, sizeof err), 0);
@@ -149,6 +151,7 @@ static void test_blocks_repeated_keys_and_big_strings_match_avro_c(void **state)
     char err[256];
     const char *s;
     size_t size, big = 100000;
+    avro_guard_caps_t caps = {.string_max = 200000};
     assert_int_equal(avro_schema_from_json_length(every_type, strlen(every_type), &schema), 0);
     /* a: block of 2 (1, -1), block of -1 with byte size 1 (63), end */
     memcpy(body + n, "\x04\x02\x01\x01\x02\x7e\x00", 7);
@@ -166,7 +169,11 @@ static void test_blocks_repeated_keys_and_big_strings_match_avro_c(void **state)
     memset(body + n, 'q', big);
     n += big;
     generic_read(schema, body, n, &gi, &gv);
-    assert_int_equal(body_view_read(bv, schema, body, n, &vv, err, sizeof err), 0);
+    /* over the default string cap (64 KiB), as avro_guard_check says too */
+    assert_int_equal(body_view_read(bv, schema, body, n, NULL, &vv, err, sizeof err), DB_ERR_INVALID);
+    assert_int_equal(avro_guard_check(schema, body, n, NULL, NULL, err, sizeof err), DB_ERR_LENGTH_CAP);
+    assert_int_equal(avro_guard_check(schema, body, n, &caps, NULL, err, sizeof err), 0);
+    assert_int_equal(body_view_read(bv, schema, body, n, &caps, &vv, err, sizeof err), 0);
     assert_true(avro_value_equal(&gv, vv));
     assert_int_equal(avro_value_get_by_name(vv, "m", &child, NULL), 0);
     assert_int_equal(avro_value_get_size(&child, &size), 0);
@@ -184,9 +191,9 @@ static void test_blocks_repeated_keys_and_big_strings_match_avro_c(void **state)
     assert_int_equal(avro_value_get_by_name(vv, "nope", &child, NULL), EINVAL);
     assert_int_equal(avro_value_get_by_index(vv, 10, &child, NULL), EINVAL);
     /* the same view again, then a cut body */
-    assert_int_equal(body_view_read(bv, schema, body, n, &vv, err, sizeof err), 0);
+    assert_int_equal(body_view_read(bv, schema, body, n, &caps, &vv, err, sizeof err), 0);
     assert_true(avro_value_equal(&gv, vv));
-    assert_int_equal(body_view_read(bv, schema, body, n - 1, &vv, err, sizeof err), DB_ERR_INVALID);
+    assert_int_equal(body_view_read(bv, schema, body, n - 1, &caps, &vv, err, sizeof err), DB_ERR_INVALID);
     generic_free(gi, &gv);
     avro_schema_decref(schema);
     body_view_destroy(bv);
