@@ -641,6 +641,28 @@ int counts_dirty_values(const counts_t *c, counts_value_cb cb, void *opaque)
     return rc;
 }
 
+int counts_values(const counts_t *c, counts_value_cb cb, void *opaque)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        const rec_t *r = &c->recs[i];
+        rc = cb(r->key, r->klen, r->value, r->slot_kind == SLOT_ITEM ? r->item : NULL, opaque);
+    }
+    return rc;
+}
+
+int counts_get(const counts_t *c, const char *key, size_t klen, int64_t *value, const char **item)
+{
+    const rec_t *r;
+    uint32_t at;
+    if (!c->icap || !(at = c->index[index_find(c, key_hash(key, klen), key, klen)]))
+        return 0;
+    r = &c->recs[at - 1];
+    *value = r->value;
+    *item = r->slot_kind == SLOT_ITEM ? r->item : NULL;
+    return 1;
+}
+
 size_t counts_dirty_count(const counts_t *c)
 {
     return c->ndirty;

@@ -58,6 +58,13 @@ typedef int (*counts_value_cb)(const char *key, size_t klen, int64_t value, cons
 /* Like counts_dirty_foreach, without serializing: the numbers a comparison needs. */
 int counts_dirty_values(const counts_t *c, counts_value_cb cb, void *opaque);
 
+/* Like counts_dirty_values, over every record, dirty or not. */
+int counts_values(const counts_t *c, counts_value_cb cb, void *opaque);
+
+/* The value and, for list records, the item JSON (else NULL) of the record key: returns
+ * 1, or 0 when there is no such record. */
+int counts_get(const counts_t *c, const char *key, size_t klen, int64_t *value, const char **item);
+
 /* Number of dirty records. */
 size_t counts_dirty_count(const counts_t *c);
 

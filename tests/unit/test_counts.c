@@ -336,6 +336,13 @@ static void test_record_text_escapes_like_jansson(void **state)
     counts_destroy(c);
 }
 
+static int count_visit(const char *key, size_t klen, int64_t value, const char *item, void *opaque)
+{
+    (void)key, (void)klen, (void)value, (void)item;
+    (*(int *)opaque)++;
+    return 0;
+}
+
 static void test_records_round_trip_into_a_fresh_table(void **state)
 {
     (void)state;
@@ -370,6 +377,29 @@ static void test_records_round_trip_into_a_fresh_table(void **state)
     }
     assert_int_equal(val(b, "rating.units", "2018-Q1", METRICS_CUMULATIVE, NULL), 2);
     assert_int_equal(val(b, "docs.exchanged", "2018-Q1", METRICS_CUMULATIVE, NULL), 7);
+    /* every loaded record is found by its key with the value and item written */
+    int visited = 0;
+    assert_int_equal(counts_values(b, count_visit, &visited), 0);
+    assert_int_equal(visited, 7);
+    visited = 0;
+    assert_int_equal(counts_dirty_values(b, count_visit, &visited), 0);
+    assert_int_equal(visited, 0);
+    for (int i = 0; i < r.n; i++) {
+        int64_t va, vb;
+        const char *ia, *ib;
+        assert_int_equal(counts_get(a, r.key[i], strlen(r.key[i]), &va, &ia), 1);
+        assert_int_equal(counts_get(b, r.key[i], strlen(r.key[i]), &vb, &ib), 1);
+        assert_int_equal(va, vb);
+        assert_true(ia == ib || (ia && ib && !strcmp(ia, ib)));
+    }
+    int64_t v5;
+    const char *i5;
+    assert_int_equal(counts_get(b, "appendix.highlights|2018-Q1|U,h1|" SRC0,
+                                strlen("appendix.highlights|2018-Q1|U,h1|" SRC0), &v5, &i5), 1);
+    assert_int_equal(v5, 5000);
+    assert_string_equal(i5, "{\"id\":\"U,h1\",\"title\":\"Đường sách\",\"start_date\":\"2018-02-13\"}");
+    assert_int_equal(counts_get(b, "docs.exchanged|2018-Q2||" SRC0,
+                                strlen("docs.exchanged|2018-Q2||" SRC0), &v5, &i5), 0);
     /* the reloaded table writes the same records */
     put(b, "docs.exchanged", "2018-Q1", "", 0, NULL, SRC1, 11);
     assert_int_equal(counts_dirty_foreach(b, grab, &r2), 0);
