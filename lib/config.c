@@ -224,6 +224,8 @@ void config_print_reference(FILE *out)
     for (size_t i = 0; i < NKEYS; i++)
         fprintf(out, "  %-30s %s\n  %-30s default: %s\n", docbus_keys[i].key, docbus_keys[i].doc,
                 "", *docbus_keys[i].def ? docbus_keys[i].def : "(empty)");
-    fprintf(out, "\nEvery other key is a librdkafka property (bootstrap.servers defaults to %s).\n",
+    fprintf(out, "\nEvery other key is a librdkafka property (bootstrap.servers defaults to %s;\n"
+                 "producers always use idempotence and acks=all and default to lz4 and linger.ms=10;\n"
+                 "import defaults to linger.ms=100).\n",
             DOCBUS_DEFAULT_BOOTSTRAP);
 }
