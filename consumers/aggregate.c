@@ -400,8 +400,11 @@ static int producer_reset(struct agg *a, char *errstr, size_t errstr_size)
     rd_kafka_resp_err_t err = rd_kafka_fatal_error(a->producer, why, sizeof why);
     if (err == RD_KAFKA_RESP_ERR__FENCED || err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
         err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
-        snprintf(errstr, errstr_size, "fenced: another aggregator runs as instance id \"%s\"; "
-                 "give each instance its own --instance", a->txid);
+        snprintf(errstr, errstr_size, "fenced as transactional id \"%s\": either another "
+                 "aggregator runs with the same --instance (give each its own), or the broker "
+                 "aborted our open transaction after transaction.timeout.ms while it was "
+                 "unreachable; restart the aggregator (state is rebuilt from Kafka, nothing is "
+                 "lost)", a->txid);
         return EXIT_BROKER;
     }
     if (++a->resets > MAX_RESETS) {
@@ -606,6 +609,9 @@ int cmd_aggregate(int argc, char **argv)
                 cli_err("aggregate", "transaction aborted (%s); recounting from the last commit",
                         errstr);
                 a.need_rebuild = 1;
+            } else if (a.verbose > 0) {
+                fprintf(stderr, "docbus aggregate: transaction %" PRIu64 " committed (%d messages; "
+                        "%" PRIu64 " consumed in all)\n", a.txns, txn_msgs, a.consumed);
             }
         }
         if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {

@@ -363,9 +363,12 @@ static int read_parts(struct run *r, evidence_kind_t kind)
             }
         }
         rd_kafka_message_destroy(m);
-        if (show && now - last_progress >= 1000) {
+        if ((show || (r->verbose > 0 && kind == EVIDENCE_MESSAGE)) && now - last_progress >= 1000) {
             last_progress = now;
-            fprintf(stderr, "\r%" PRIu64 " messages audited, %zu partitions to go   ", n, remaining);
+            /* a terminal gets one line rewritten, a log (-v) a line per second */
+            fprintf(stderr, show ? "\r%" PRIu64 " messages audited, %zu partitions to go   "
+                                 : "docbus audit: %" PRIu64 " messages audited, %zu partitions to go\n",
+                    n, remaining);
         }
     }
 out:

@@ -97,19 +97,21 @@ static void reject(struct import *im, const char *line, size_t len, const char *
     }
 }
 
+/* One progress report: rewritten in place on a terminal, or (log, for -v) a line of
+ * its own. */
 static void progress(const struct import *im, publisher_t *pub, double t0, off_t total,
-                     off_t done, int final)
+                     off_t done, int final, int log)
 {
     publish_stats_t st;
     double el = now_s() - t0, rate;
     publisher_stats(pub, &st);
     rate = el > 0 ? st.delivered / el : 0;
-    fprintf(stderr, "\r%llu read, %llu rejected, %llu delivered, %.0f/s",
-            (unsigned long long)im->lines, (unsigned long long)im->rejected,
-            (unsigned long long)st.delivered, rate);
+    fprintf(stderr, "%s%llu read, %llu rejected, %llu delivered, %.0f/s",
+            log ? "docbus import: " : "\r", (unsigned long long)im->lines,
+            (unsigned long long)im->rejected, (unsigned long long)st.delivered, rate);
     if (total > 0 && done > 0 && !final)
         fprintf(stderr, ", %.0f s left", el * (double)(total - done) / (double)done);
-    fprintf(stderr, final ? "\n" : "   ");
+    fprintf(stderr, final || log ? "\n" : "   ");
 }
 
 /* Fills the next free slot from one line (len bytes) numbered lineno; blocks while
@@ -336,10 +338,11 @@ int cmd_import(int argc, char **argv)
         im.valid++;
         if ((im.valid & 1023) == 0) {
             publisher_poll(submitter_publisher(sub), 0);
-            if (show && now_s() - last > 0.5) {
+            /* a terminal every 0.5 s; a log (-v) at once, then every second */
+            if ((show && now_s() - last > 0.5) || (!show && cc.verbose > 0 && now_s() - last > 1)) {
                 last = now_s();
                 progress(&im, submitter_publisher(sub), t0, total,
-                         in == stdin ? 0 : (off_t)atomic_load(&rd.bytes), 0);
+                         in == stdin ? 0 : (off_t)atomic_load(&rd.bytes), 0, !show);
             }
         }
     }
@@ -362,7 +365,7 @@ finish:
         rc = EXIT_BROKER;
     }
     if (show)
-        progress(&im, submitter_publisher(sub), t0, total, 0, 1);
+        progress(&im, submitter_publisher(sub), t0, total, 0, 1, 0);
     publisher_stats(submitter_publisher(sub), &st);
     if (!im.quiet)
         fprintf(stderr,

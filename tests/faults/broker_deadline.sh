@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# broker_deadline.sh - the broker dies during `docbus import` and stays down longer than
+# broker_deadline.sh - the broker dies during `docbus import` (once it reports progress,
+# +0-300 ms) and stays down longer than
 # the delivery deadline (-X docbus.delivery.deadline.ms=5000): the import stops with
 # exit 4 and a summary naming what was not delivered; once the broker is back, a re-run
 # of the same import completes (exit 0) and nothing is lost or counted twice.
@@ -8,9 +9,11 @@ set -uo pipefail
 fl_init broker_deadline
 fl_dataset "${FAULT_SCALE:-0.02}" 8 || fl_finish
 
-fl_bg imp "$DOCBUS" import "$W/in.jsonl" "${X[@]}" -X docbus.delivery.deadline.ms=5000 \
+fl_bg imp "$DOCBUS" import -v "$W/in.jsonl" "${X[@]}" -X docbus.delivery.deadline.ms=5000 \
   2> "$W/import1.err"
-fl_sleep_random 2000 3500
+fl_wait_log "$W/import1.err" 'docbus import: [0-9]* read' "$imp" || fl_bad "the import ended before it reported progress"
+fl_sleep_random 0 300
+kill -0 "$imp" 2>/dev/null || fl_bad "the import finished before the fault (dataset too small?)"
 fl_log "kill -9 broker during import; it stays down until the import gives up"
 fl_broker_kill9
 t0=$SECONDS

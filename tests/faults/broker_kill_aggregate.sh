@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # broker_kill_aggregate.sh - the broker is killed (kill -9) during `docbus aggregate`
-# and restarted: the aggregator finishes (or exits 4 and a re-run finishes) and the
-# committed counts and an audit equal an independent count of the input.
+# (after the aggregator's first commit, +0-300 ms) and restarted: the aggregator
+# finishes (or exits 4 and a re-run finishes) and the committed counts and an audit
+# equal an independent count of the input.
 # FAULT_SCALE (default 0.02, ~86k messages) sizes the dataset.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -10,9 +11,11 @@ fl_dataset "${FAULT_SCALE:-0.02}" 4 || fl_finish
 "$DOCBUS" import "$W/in.jsonl" "${X[@]}" 2> "$W/import.err" || { fl_bad "import"; fl_finish; }
 X+=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
 
-fl_bg agg "$DOCBUS" aggregate --until-caught-up --json "${X[@]}" > "$W/agg1.json" 2> "$W/agg1.err"
-fl_sleep_random 1000 2500
-fl_log "kill -9 broker during aggregate"
+fl_bg agg "$DOCBUS" aggregate -v --until-caught-up --json "${X[@]}" > "$W/agg1.json" 2> "$W/agg1.err"
+fl_wait_log "$W/agg1.err" 'committed (' "$agg" || fl_bad "the aggregator ended before its first commit"
+fl_sleep_random 0 300
+kill -0 "$agg" 2>/dev/null || fl_bad "the aggregator finished before the broker kill (dataset too small?)"
+fl_log "kill -9 broker during aggregate ($(grep -c 'committed (' "$W/agg1.err") transactions committed)"
 fl_broker_kill9
 sleep 1
 fl_broker_start || fl_bad "broker restart"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# broker_kill_audit.sh - the broker is killed (kill -9) during `docbus audit` and
-# restarted: the audit either completes or exits 4 (could not audit) - never a false
+# broker_kill_audit.sh - the broker is killed (kill -9) during `docbus audit` (once it
+# reports messages audited, +0-300 ms) and restarted: the audit either completes or exits 4 (could not audit) - never a false
 # "clean" on partial input nor false findings - and a re-run is clean, proving every
 # message; the counts stay equal to an independent count of the input.
 set -uo pipefail
@@ -11,9 +11,11 @@ fl_dataset "${FAULT_SCALE:-0.02}" 5 || fl_finish
 "$DOCBUS" import "$W/in.jsonl" "${X[@]}" 2> "$W/import.err" || { fl_bad "import"; fl_finish; }
 fl_aggregate_until_done || fl_bad "aggregate"
 
-fl_bg aud "$DOCBUS" audit --from 2010-01-01 --json "${X[@]}" > "$W/audit1.json" 2> "$W/audit1.err"
-fl_sleep_random 1500 2500
-fl_log "kill -9 broker during audit"
+fl_bg aud "$DOCBUS" audit -v --from 2010-01-01 --json "${X[@]}" > "$W/audit1.json" 2> "$W/audit1.err"
+fl_wait_log "$W/audit1.err" 'messages audited' "$aud" || fl_bad "the audit ended before reading messages"
+fl_sleep_random 0 300
+kill -0 "$aud" 2>/dev/null || fl_bad "the audit finished before the broker kill (dataset too small?)"
+fl_log "kill -9 broker during audit ($(grep 'messages audited' "$W/audit1.err" | tail -1 | sed 's/^docbus audit: //'))"
 fl_broker_kill9
 sleep 1
 fl_broker_start || fl_bad "broker restart"

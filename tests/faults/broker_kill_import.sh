@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# broker_kill_import.sh - the broker is killed (kill -9) during `docbus import` and
-# restarted (~14 s, within the delivery deadline): the import completes with exit 0,
+# broker_kill_import.sh - the broker is killed (kill -9) during `docbus import` (once it
+# reports progress, +0-300 ms) and restarted (~14 s, within the delivery deadline): the import completes with exit 0,
 # and the counts and an audit equal an independent count of the input (no loss, no
 # double count). FAULT_SCALE (default 0.02, ~58k records) sizes the dataset.
 set -uo pipefail
@@ -8,14 +8,16 @@ set -uo pipefail
 fl_init broker_kill_import
 fl_dataset "${FAULT_SCALE:-0.02}" 3 || fl_finish
 
-fl_bg imp "$DOCBUS" import "$W/in.jsonl" "${X[@]}" 2> "$W/import.err"
-fl_sleep_random 2000 3500
+fl_bg imp "$DOCBUS" import -v "$W/in.jsonl" "${X[@]}" 2> "$W/import.err"
+fl_wait_log "$W/import.err" 'docbus import: [0-9]* read' "$imp" || fl_bad "the import ended before it reported progress"
+fl_sleep_random 0 300
+kill -0 "$imp" 2>/dev/null || fl_bad "the import finished before the fault (dataset too small?)"
 fl_log "kill -9 broker during import"
 fl_broker_kill9
 sleep 1
 fl_broker_start || fl_bad "broker restart"
 wait "$imp"; rc=$?
-fl_log "import exit $rc: $(tail -1 "$W/import.err")"
+fl_log "import exit $rc: $(grep '^docbus import: [0-9]* lines' "$W/import.err" | tail -1)"
 [ $rc = 0 ] || fl_bad "import exited $rc after a broker restart within the deadline"
 grep -q " 0 not delivered" "$W/import.err" || fl_bad "import summary reports undelivered records"
 

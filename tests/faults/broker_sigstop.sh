@@ -13,8 +13,10 @@ X+=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
 
 dbg=()
 [ -n "${FAULT_RDKAFKA_DEBUG:-}" ] && dbg=(-X "debug=$FAULT_RDKAFKA_DEBUG")
-fl_bg imp "$DOCBUS" import "$W/in.jsonl" "${X[@]}" "${dbg[@]}" 2> "$W/import.err"
-fl_sleep_random 2000 3000
+fl_bg imp "$DOCBUS" import -v "$W/in.jsonl" "${X[@]}" "${dbg[@]}" 2> "$W/import.err"
+fl_wait_log "$W/import.err" 'docbus import: [0-9]* read' "$imp" || fl_bad "the import ended before it reported progress"
+fl_sleep_random 0 300
+kill -0 "$imp" 2>/dev/null || fl_bad "the import finished before the fault (dataset too small?)"
 pid=$(fl_broker_pid)
 fl_log "SIGSTOP broker $pid for $pause s during import"
 kill -STOP "$pid"; sleep "$pause"; kill -CONT "$pid"
@@ -36,9 +38,13 @@ if [ "${msgs:-0}" -lt "$FL_MSGS" ]; then
   repaired=1
 fi
 
-fl_bg a "$DOCBUS" aggregate --until-caught-up --json --instance a "${X[@]}" > "$W/a.json" 2> "$W/a.err"
-fl_bg b "$DOCBUS" aggregate --until-caught-up --json --instance b "${X[@]}" > "$W/b.json" 2> "$W/b.err"
-fl_sleep_random 1000 2000
+fl_bg a "$DOCBUS" aggregate -v --until-caught-up --json --instance a "${X[@]}" > "$W/a.json" 2> "$W/a.err"
+fl_bg b "$DOCBUS" aggregate -v --until-caught-up --json --instance b "${X[@]}" > "$W/b.json" 2> "$W/b.err"
+# freeze the broker while both count: after a's first commit, +0-200 ms
+fl_wait_log "$W/a.err" 'committed (' "$a" || fl_bad "instance a ended before its first commit"
+fl_sleep_random 0 200
+kill -0 "$a" 2>/dev/null && kill -0 "$b" 2>/dev/null ||
+  fl_bad "an aggregator finished before the freeze (dataset too small?)"
 fl_log "SIGSTOP broker $pid for $pause s during aggregation"
 kill -STOP "$pid"; sleep "$pause"; kill -CONT "$pid"
 wait "$a"; ra=$?

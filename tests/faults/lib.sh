@@ -163,6 +163,22 @@ fl_bg() {
   FL_BG_PIDS+=("$!")
 }
 
+# fl_wait_log FILE PATTERN PID: waits (at most 30 s) until FILE has a line matching
+# PATTERN, for a fault to land while PID is at work; 0 when the line came and PID still
+# runs, 1 when PID ended first (or nothing came).
+fl_wait_log() {
+  local t
+  for ((t = 0; t < 300; t++)); do
+    if grep -q -- "$2" "$1" 2>/dev/null; then
+      kill -0 "$3" 2>/dev/null
+      return
+    fi
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
 # fl_wait_for_file_lines FILE N TIMEOUT: waits until FILE exists (for progress markers).
 fl_sleep_random() { # MIN_MS MAX_MS
   local ms=$(( $1 + RANDOM % ($2 - $1 + 1) ))
