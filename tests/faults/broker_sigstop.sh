@@ -3,11 +3,12 @@
 # session timeout while two aggregators run, and during an import; then resumed
 # (SIGCONT). Clients reconnect, the aggregators rejoin their group (or exit 4 and are
 # re-run), and counts and audit equal an independent count of the input.
-# FAULT_PAUSE seconds (default 15; the session timeout here is 6 s).
+# FAULT_PAUSE seconds (default 15; the session timeout here is 6 s); FAULT_SCALE (default
+# 0.04, ~170k messages: both aggregators still count when the broker freezes).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 fl_init broker_sigstop
-fl_dataset "${FAULT_SCALE:-0.02}" 9 || fl_finish
+fl_dataset "${FAULT_SCALE:-0.04}" 9 || fl_finish
 pause=${FAULT_PAUSE:-15}
 X+=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
 
