@@ -251,7 +251,7 @@ static int decode(body_view_t *v, const plan_t *pl, vnode_t *n, int depth);
 static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth)
 {
     int is_map = pl->type == AVRO_MAP;
-    size_t read = 0;   /* items read, repeated map keys included (the guard's count) */
+    size_t n_read = 0;   /* items read, repeated map keys included (the guard's count) */
     n->x.c.kids = NULL;
     n->x.c.keys = NULL;
     n->x.c.n = 0;
@@ -271,11 +271,11 @@ static int decode_blocks(body_view_t *v, const plan_t *pl, vnode_t *n, int depth
             if (block_bytes < 0 || (uint64_t)block_bytes > (uint64_t)(v->end - v->p))
                 return bad(v, "block size %lld negative or past the end", (long long)block_bytes);
         }
-        if ((uint64_t)count > v->caps.array_items_max - read ||
+        if ((uint64_t)count > v->caps.array_items_max - n_read ||
             (uint64_t)count > v->caps.items_total_max - v->items_total)
             return bad(v, "collection of more items than its cap");
         v->items_total += (size_t)count;
-        read += (size_t)count;
+        n_read += (size_t)count;
         const uint8_t *items_start = v->p;
         size_t total = n->x.c.n + (size_t)count;
         vnode_t *kids = arena_alloc(v, total * sizeof *kids);
