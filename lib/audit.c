@@ -829,8 +829,6 @@ static int key_quarter(const char *key, size_t klen, quarter_t *q)
     return quarter_parse(qs, q, err, sizeof err);
 }
 
-/* The compared part of a record value: {"value", "item"?}. */
-/* {"value","item"?} of a parsed count record: what the comparison looks at. */
 int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_t klen,
                            const char *value, size_t vlen, char *errstr, size_t errstr_size)
 {
@@ -993,16 +991,19 @@ static int same_item(const char *x, const char *y)
 static int record_diff(audit_t *a, const char *key, size_t klen, const int64_t *mine,
                        const char *mine_item, const int64_t *theirs, const char *their_item)
 {
-    json_t *d = json_object(), *x = mine ? record_core(*mine, mine_item) : json_null(),
-           *y = theirs ? record_core(*theirs, their_item) : json_null();
-    if (!d || !x || !y || json_object_set_new(d, "kind", json_string("record")) ||
-        json_object_set_new(d, "key", json_stringn(key, klen)) ||
-        json_object_set_new(d, "audit", x) || json_object_set_new(d, "against", y) ||
-        json_array_append_new(a->differences, d)) {
-        json_decref(d);
+    json_t *x = mine ? record_core(*mine, mine_item) : json_null();
+    json_t *y = theirs ? record_core(*theirs, their_item) : json_null();
+    json_t *d = x && y ? json_pack("{s:s, s:s%, s:o, s:o}", "kind", "record", "key", key, klen,
+                                   "audit", x, "against", y)
+                       : NULL;
+    if (!d) {
+        if (!x || !y) {   /* not handed to json_pack */
+            json_decref(x);
+            json_decref(y);
+        }
         return DB_ERR_NOMEM;
     }
-    return 0;
+    return json_array_append_new(a->differences, d) ? DB_ERR_NOMEM : 0;
 }
 
 /* Is the record key in the comparison: a quarter in range, a source audited? */

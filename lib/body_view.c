@@ -101,8 +101,26 @@ static void *arena_alloc(body_view_t *v, size_t size)
     return p;
 }
 
+/* Starts the arena over for the next body. If the last one needed more than one chunk,
+ * they are replaced by one chunk as large as all of them: the arena is then one chunk no
+ * larger than the biggest body ever needed, however bodies vary (walking a chain of
+ * chunks forward only, varied sizes kept adding chunks: the fuzzer saw the memory grow
+ * without bound). */
 static void arena_reset(body_view_t *v)
 {
+    if (v->first && v->first->next) {
+        size_t total = 0;
+        for (chunk_t *c = v->first, *next; c; c = next) {
+            next = c->next;
+            total += c->cap;
+            free(c);
+        }
+        v->first = malloc(sizeof *v->first + total);   /* NULL: arena_alloc makes one */
+        if (v->first) {
+            v->first->cap = total;
+            v->first->next = NULL;
+        }
+    }
     v->cur = v->first;
     if (v->cur)
         v->cur->used = 0;
@@ -455,6 +473,14 @@ int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, si
     v->out.self = &v->root;
     *out = &v->out;
     return 0;
+}
+
+size_t body_view_arena_bytes(const body_view_t *v)
+{
+    size_t total = 0;
+    for (const chunk_t *c = v->first; c; c = c->next)
+        total += c->cap;
+    return total;
 }
 
 void body_view_destroy(body_view_t *v)

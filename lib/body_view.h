@@ -28,6 +28,9 @@ int body_view_read(body_view_t *v, avro_schema_t schema, const uint8_t *body, si
                    const avro_guard_caps_t *caps, avro_value_t **out, char *errstr,
                    size_t errstr_size);
 
+/* Bytes the arena holds now (for tests and memory accounting). */
+size_t body_view_arena_bytes(const body_view_t *v);
+
 /* Frees v; NULL is allowed. */
 void body_view_destroy(body_view_t *v);
 

@@ -200,11 +200,53 @@ static void test_blocks_repeated_keys_and_big_strings_match_avro_c(void **state)
     body_view_destroy(NULL);
 }
 
+/* Bodies of varied sizes, one after another: the arena stays one chunk no larger than
+ * what the biggest body needed (it used to add chunks without bound). */
+static void test_arena_stays_bounded_over_varied_bodies(void **state)
+{
+    (void)state;
+    static uint8_t body[300000];
+    const char *schema_json =
+        "{\"type\":\"record\",\"name\":\"V\",\"fields\":[{\"name\":\"b\",\"type\":\"bytes\"},"
+        "{\"name\":\"s\",\"type\":\"string\"},{\"name\":\"c\",\"type\":\"bytes\"}]}";
+    avro_schema_t schema;
+    avro_guard_caps_t caps = {.string_max = 200000, .bytes_max = 200000};
+    body_view_t *bv = body_view_new();
+    avro_value_t *vv;
+    char err[256];
+    size_t biggest = 0;
+    unsigned seed = 7;
+    assert_int_equal(avro_schema_from_json_length(schema_json, strlen(schema_json), &schema), 0);
+    for (int i = 0; i < 300; i++) {
+        size_t n = 0, sizes[3];
+        for (int f = 0; f < 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            sizes[f] = 1000 + (seed >> 8) % 90000;
+            uint64_t z = (uint64_t)sizes[f] << 1;   /* zig-zag of a positive length */
+            while (z >= 0x80) {
+                body[n++] = (uint8_t)(z | 0x80);
+                z >>= 7;
+            }
+            body[n++] = (uint8_t)z;
+            memset(body + n, 'a' + f, sizes[f]);
+            n += sizes[f];
+        }
+        assert_int_equal(body_view_read(bv, schema, body, n, &caps, &vv, err, sizeof err), 0);
+        if (n > biggest)
+            biggest = n;
+    }
+    /* one chunk, at most what the biggest body took with its alignment and chunk rounding */
+    assert_true(body_view_arena_bytes(bv) <= 2 * biggest + 65536);
+    avro_schema_decref(schema);
+    body_view_destroy(bv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_bodies_match_avro_c),
         cmocka_unit_test(test_blocks_repeated_keys_and_big_strings_match_avro_c),
+        cmocka_unit_test(test_arena_stays_bounded_over_varied_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
