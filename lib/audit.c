@@ -977,8 +977,10 @@ static int same_item(const char *x, const char *y)
 {
     json_t *jx, *jy;
     int same;
-    if (!x || !y || !strcmp(x, y))
-        return x == y || (x && y);
+    if (!x || !y)
+        return x == y;
+    if (!strcmp(x, y))
+        return 1;
     jx = json_loads(x, 0, NULL);
     jy = json_loads(y, 0, NULL);
     same = jx && jy && json_equal(jx, jy);

@@ -631,12 +631,18 @@ int counts_dirty_foreach(counts_t *c, counts_record_cb cb, void *opaque)
     return rc;
 }
 
+/* The item JSON of a list record, NULL for any other. */
+static const char *rec_item(const rec_t *r)
+{
+    return r->slot_kind == SLOT_ITEM ? r->item : NULL;
+}
+
 int counts_dirty_values(const counts_t *c, counts_value_cb cb, void *opaque)
 {
     int rc = 0;
     for (size_t i = 0; i < c->ndirty && !rc; i++) {
         const rec_t *r = &c->recs[c->dirty[i]];
-        rc = cb(r->key, r->klen, r->value, r->slot_kind == SLOT_ITEM ? r->item : NULL, opaque);
+        rc = cb(r->key, r->klen, r->value, rec_item(r), opaque);
     }
     return rc;
 }
@@ -646,7 +652,7 @@ int counts_values(const counts_t *c, counts_value_cb cb, void *opaque)
     int rc = 0;
     for (size_t i = 0; i < c->n && !rc; i++) {
         const rec_t *r = &c->recs[i];
-        rc = cb(r->key, r->klen, r->value, r->slot_kind == SLOT_ITEM ? r->item : NULL, opaque);
+        rc = cb(r->key, r->klen, r->value, rec_item(r), opaque);
     }
     return rc;
 }
@@ -659,7 +665,7 @@ int counts_get(const counts_t *c, const char *key, size_t klen, int64_t *value, 
         return 0;
     r = &c->recs[at - 1];
     *value = r->value;
-    *item = r->slot_kind == SLOT_ITEM ? r->item : NULL;
+    *item = rec_item(r);
     return 1;
 }
 

@@ -50,8 +50,7 @@ static void refuses_cut_and_long(body_view_t *bv, avro_schema_t schema, const ui
     avro_value_t *out;
     uint8_t *copy = malloc(len + 1);
     for (size_t cut = 0; cut < len; cut++) {
-        memcpy(copy, body, cut);   /* a fresh allocation per length would let ASan see overreads */
-        uint8_t *exact = malloc(cut ? cut : 1);
+        uint8_t *exact = malloc(cut ? cut : 1);   /* exactly cut bytes: ASan sees overreads */
         memcpy(exact, body, cut);
         if (body_view_read(bv, schema, exact, cut, NULL, &out, err, sizeof err) != DB_ERR_INVALID)
             fail_msg("a body cut to %zu of %zu bytes was accepted", cut, len);
