@@ -181,8 +181,15 @@ int merkle_verify(const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index, uint64_t 
 
 /* ---- cache of proven nodes ----------------------------------------------------- */
 
-#define MCACHE_ENTRIES 256          /* trees remembered, direct-mapped by root */
-#define MCACHE_MAX_LEAVES 4096      /* bigger trees are verified without the cache */
+/* Trees are kept in sets of MCACHE_WAYS chosen by root, replaced round-robin within a
+ * set: a consumer reads batches interleaved (a batch's copies lie in many partitions), so
+ * hundreds of trees are live at once, and two in one direct-mapped slot would evict each
+ * other on every switch. The node arrays are allocated on first use, MCACHE_BUDGET bytes
+ * in all; past that a tree is verified without the cache. */
+#define MCACHE_WAYS 8
+#define MCACHE_SETS 256
+#define MCACHE_MAX_LEAVES 4096              /* bigger trees are verified without the cache */
+#define MCACHE_BUDGET ((size_t)48 << 20)    /* ~1,400 trees of 512 leaves */
 
 /* One tree: node (level, i) at nodes[off[level] + i], known[] says it is proven. A node
  * at level l covers leaves i << l .. ((i + 1) << l) - 1; a last node without a sibling
@@ -198,7 +205,10 @@ struct mtree {
 };
 
 struct merkle_cache {
-    struct mtree trees[MCACHE_ENTRIES];
+    struct mtree trees[MCACHE_SETS * MCACHE_WAYS];
+    uint8_t next[MCACHE_SETS];      /* the way a set replaces next */
+    size_t bytes;                   /* node arrays allocated, all trees */
+    uint64_t hashes;                /* node hashes computed by merkle_verify_cached */
 };
 
 merkle_cache_t *merkle_cache_new(void)
@@ -210,24 +220,40 @@ void merkle_cache_destroy(merkle_cache_t *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < MCACHE_ENTRIES; i++) {
+    for (int i = 0; i < MCACHE_SETS * MCACHE_WAYS; i++) {
         free(c->trees[i].nodes);
         free(c->trees[i].known);
     }
     free(c);
 }
 
-/* The slot for (root, count), emptied and laid out when it held another tree; NULL when
- * the tree is too big to remember or memory is short. */
+uint64_t merkle_cache_hashes(const merkle_cache_t *c)
+{
+    return c ? c->hashes : 0;
+}
+
+/* The slot holding (root, count), or one emptied and laid out for it (an empty way of its
+ * set, else the set's next victim); NULL when the tree is too big to remember or the
+ * budget or memory is short. */
 static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH_LEN],
                                uint64_t count)
 {
-    struct mtree *t = &c->trees[(root[0] | (unsigned)root[1] << 8) % MCACHE_ENTRIES];
+    unsigned set = (root[0] | (unsigned)root[1] << 8) % MCACHE_SETS;
+    struct mtree *ways = &c->trees[set * MCACHE_WAYS], *t = NULL;
     size_t total = 0;
     if (count > MCACHE_MAX_LEAVES)
         return NULL;
-    if (t->count == count && memcmp(t->root, root, MERKLE_HASH_LEN) == 0)
-        return t;
+    for (int w = 0; w < MCACHE_WAYS; w++) {
+        if (ways[w].count == count && memcmp(ways[w].root, root, MERKLE_HASH_LEN) == 0)
+            return &ways[w];
+        if (!t && ways[w].count == 0)
+            t = &ways[w];
+    }
+    if (!t) {
+        t = &ways[c->next[set]];
+        c->next[set] = (uint8_t)((c->next[set] + 1) % MCACHE_WAYS);
+    }
+    t->count = 0;
     t->levels = 0;
     for (uint64_t last = count - 1;; last >>= 1) {
         t->off[t->levels] = total;
@@ -238,15 +264,19 @@ static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH
             break;
     }
     if (total > t->cap) {
-        void *n = realloc(t->nodes, total * MERKLE_HASH_LEN), *k;
+        size_t grow = (total - t->cap) * (MERKLE_HASH_LEN + 1);
+        void *n, *k;
+        if (c->bytes + grow > MCACHE_BUDGET)
+            return NULL;
+        n = realloc(t->nodes, total * MERKLE_HASH_LEN);
         if (n)
             t->nodes = n;
         k = n ? realloc(t->known, total) : NULL;
-        if (!k) {
-            t->count = 0;
+        if (k)
+            t->known = k;
+        if (!k)
             return NULL;
-        }
-        t->known = k;
+        c->bytes += grow;
         t->cap = total;
     }
     memset(t->known, 0, total);
@@ -318,6 +348,8 @@ int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN],
             memcpy(parents[i], known_parent, MERKLE_HASH_LEN);
         else if ((rc = merkle_node(left, right, parents[i])))
             return rc;
+        else
+            c->hashes++;
         memcpy(r, parents[i], MERKLE_HASH_LEN);
         fn >>= 1;
         sn >>= 1;

@@ -45,8 +45,11 @@ int merkle_verify(const uint8_t leaf[MERKLE_HASH_LEN], uint64_t index, uint64_t 
  * reached the root, and is reused only where the proof presents the same children. */
 typedef struct merkle_cache merkle_cache_t;
 
-/* Returns an empty cache (a few MiB at most), or NULL when out of memory. */
+/* Returns an empty cache (its trees take 48 MiB at most), or NULL when out of memory. */
 merkle_cache_t *merkle_cache_new(void);
+
+/* Node hashes merkle_verify_cached has computed with c (0 for NULL): what it saves. */
+uint64_t merkle_cache_hashes(const merkle_cache_t *c);
 
 /* Frees c; NULL is allowed. */
 void merkle_cache_destroy(merkle_cache_t *c);

@@ -294,6 +294,63 @@ static void test_cached_verify_agrees_with_plain_verify(void **state)
     merkle_tree_destroy(t);
 }
 
+/* A consumer reads the leaves of hundreds of batches interleaved: with every tree cached,
+ * each tree costs exactly n - 1 node hashes whatever the order; more trees than the cache
+ * holds still verify. */
+static void test_cache_keeps_interleaved_trees(void **state)
+{
+    (void)state;
+    enum { TREES = 600, LEAVES = 8, MANY = 3000 };
+    static uint8_t leaves[TREES][LEAVES][H], roots[TREES][H], paths[TREES][LEAVES][MERKLE_MAX_PATH][H];
+    static int lens[TREES][LEAVES];
+    merkle_tree_t *t = merkle_tree_new();
+    merkle_cache_t *c = merkle_cache_new();
+    assert_non_null(c);
+    assert_int_equal(merkle_cache_hashes(NULL), 0);
+    for (int k = 0; k < TREES; k++) {
+        for (int i = 0; i < LEAVES; i++) {
+            char buf[32];
+            int n = snprintf(buf, sizeof buf, "t%d/%d", k, i);
+            assert_int_equal(merkle_leaf((const uint8_t *)buf, (size_t)n, leaves[k][i]), 0);
+        }
+        assert_int_equal(merkle_tree_build(t, (const uint8_t(*)[H])leaves[k], LEAVES, roots[k]), 0);
+        for (int i = 0; i < LEAVES; i++)
+            assert_int_equal(merkle_tree_path(t, (size_t)i, paths[k][i], &lens[k][i]), 0);
+    }
+    for (int i = 0; i < LEAVES; i++)
+        for (int k = 0; k < TREES; k++)
+            assert_int_equal(merkle_verify_cached(c, leaves[k][i], (uint64_t)i, LEAVES,
+                                                  (const uint8_t(*)[H])paths[k][i], lens[k][i],
+                                                  roots[k]), 0);
+    assert_int_equal(merkle_cache_hashes(c), (uint64_t)TREES * (LEAVES - 1));
+    /* a tampered path against the warm cache still fails */
+    paths[7][3][1][0] ^= 1;
+    assert_int_equal(merkle_verify_cached(c, leaves[7][3], 3, LEAVES,
+                                          (const uint8_t(*)[H])paths[7][3], lens[7][3], roots[7]),
+                     DB_ERR_BAD_PROOF);
+    paths[7][3][1][0] ^= 1;
+    merkle_cache_destroy(c);
+    /* more trees than slots: evictions, every proof still verifies */
+    c = merkle_cache_new();
+    assert_non_null(c);
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < MANY; k++) {
+            uint8_t l[4][H], root[H], path[MERKLE_MAX_PATH][H];
+            int len;
+            for (int i = 0; i < 4; i++) {
+                char buf[32];
+                int n = snprintf(buf, sizeof buf, "m%d/%d", k, i);
+                assert_int_equal(merkle_leaf((const uint8_t *)buf, (size_t)n, l[i]), 0);
+            }
+            assert_int_equal(merkle_tree_build(t, (const uint8_t(*)[H])l, 4, root), 0);
+            assert_int_equal(merkle_tree_path(t, (size_t)(k + round) % 4, path, &len), 0);
+            assert_int_equal(merkle_verify_cached(c, l[(k + round) % 4], (uint64_t)(k + round) % 4,
+                                                  4, (const uint8_t(*)[H])path, len, root), 0);
+        }
+    merkle_cache_destroy(c);
+    merkle_tree_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_wrong_path_length_or_count_fails),
         cmocka_unit_test(test_empty_tree_and_bad_index_are_invalid),
         cmocka_unit_test(test_cached_verify_agrees_with_plain_verify),
+        cmocka_unit_test(test_cache_keeps_interleaved_trees),
     };
     return cmocka_run_group_tests_name("merkle", tests, NULL, NULL);
 }
