@@ -23,6 +23,8 @@ static const struct {
     {"docbus.metrics", "", "metric definitions JSON file (empty: the built-in schemas/metrics.json)"},
     {"docbus.inline.max.bytes", "262144", "attachments up to this size travel inline, larger ones by reference"},
     {"docbus.aggregate.group", "docbus-aggregate", "consumer group and transactional id prefix of the aggregator"},
+    {"docbus.aggregate.commit.interval.ms", "1000", "longest an aggregator transaction stays open (counts visible, work redone after a crash)"},
+    {"docbus.aggregate.commit.messages", "100000", "most messages counted in one aggregator transaction"},
 };
 
 #define NKEYS (sizeof docbus_keys / sizeof docbus_keys[0])
@@ -222,7 +224,7 @@ void config_print_reference(FILE *out)
 {
     fprintf(out, "docbus configuration keys (file: -c FILE or $DOCBUS_CONFIG; one: -X key=value)\n\n");
     for (size_t i = 0; i < NKEYS; i++)
-        fprintf(out, "  %-30s %s\n  %-30s default: %s\n", docbus_keys[i].key, docbus_keys[i].doc,
+        fprintf(out, "  %-36s %s\n  %-36s default: %s\n", docbus_keys[i].key, docbus_keys[i].doc,
                 "", *docbus_keys[i].def ? docbus_keys[i].def : "(empty)");
     fprintf(out, "\nEvery other key is a librdkafka property (bootstrap.servers defaults to %s;\n"
                  "producers always use idempotence and acks=all and default to lz4 and linger.ms=10;\n"

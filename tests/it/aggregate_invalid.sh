@@ -88,6 +88,12 @@ db send --from "$S" --to "$R_1999" --number 1 --notation CU --subject "Năm 1999
 db emit --kind Rating --id OLD-1 --unit "$S" --at 1999-06-01T09:00:00 channel=DEVICE level=SATISFIED \
     > /dev/null 2>> send.err || fail "emit a 1999 event: $(cat send.err)"
 
+note "== a bad transaction setting: exit 3, naming the key and its range, nothing read"
+aggregate_run agg-bad.json -X docbus.aggregate.commit.messages=0
+check_eq "aggregate with commit.messages=0: exit code" 3 "$?"
+check_eq "the error names the key and its range" 1 \
+    "$(grep -c 'docbus.aggregate.commit.messages=0: expected an integer in \[1, 10000000\]' agg-bad.json.err)"
+
 note "== aggregate"
 aggregate_run agg.json
 check_eq "aggregate exit code" 0 "$?"
