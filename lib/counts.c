@@ -53,12 +53,21 @@ struct counts {
 
 /* ---------- table ---------- */
 
+/* A multiply-xorshift hash taking 8 bytes a step (keys are 40-100 bytes and hashed for
+ * every fact counted: the byte-at-a-time FNV-1a it replaces was ~3 % of an aggregate). */
 static uint64_t key_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;  /* FNV-1a, then a final mix */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint64_t h = n * k, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w ^ (uint64_t)n << 56) * k;
     }
     h ^= h >> 32;
     h *= 0xd6e8feb86659fd93ULL;
