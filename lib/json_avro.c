@@ -12,6 +12,7 @@
 #include "error.h"
 #include "quarter.h"
 #include "schemas_embedded.h"
+#include "str.h"
 
 struct resolved;
 
@@ -376,9 +377,9 @@ static size_t path_push_field(struct ctx *c, const char *name)
 static size_t path_push_index(struct ctx *c, size_t i)
 {
     size_t old = c->plen;
-    int n = snprintf(c->path + c->plen, sizeof c->path - c->plen, "[%zu]", i);
-    if (n > 0)
-        c->plen = c->plen + (size_t)n < sizeof c->path ? c->plen + (size_t)n : sizeof c->path - 1;
+    char digits[21];
+    size_t n = str_join(c->path + c->plen, sizeof c->path - c->plen, "[", str_u64(digits, i), "]", NULL);
+    c->plen = c->plen + n < sizeof c->path ? c->plen + n : sizeof c->path - 1;
     return old;
 }
 

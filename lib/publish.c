@@ -14,6 +14,8 @@
 #include "kafka.h"
 #include "pki.h"
 #include "schema.h"
+#include "str.h"
+#include "strindex.h"
 
 #define MAX_TOPICS 16
 
@@ -57,9 +59,9 @@ struct publisher {
     struct msg inflight;         /* list head */
     publish_stats_t stats;
     int64_t batch_size, linger_ms, deadline_ms;
-    char pki_dir[512], state_dir[512];
-    char **known_topics;
-    size_t nknown;
+    char pki_dir[512], state_dir[512], prefix[256];
+    strindex_t *known_topics;    /* topics that exist (value unused) */
+    strindex_t *signer_of;       /* unit code -> index in signers */
     int recreating;
 };
 
@@ -150,20 +152,13 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 
 static int remember_topic(publisher_t *p, const char *topic)
 {
-    char **known = realloc(p->known_topics, (p->nknown + 1) * sizeof *known);
-    if (!known)
-        return DB_ERR_NOMEM;
-    p->known_topics = known;
-    if (!(p->known_topics[p->nknown] = strdup(topic)))
-        return DB_ERR_NOMEM;
-    p->nknown++;
-    return 0;
+    return strindex_put(p->known_topics, topic, 0);
 }
 
 int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
-    const char *prefix = config_get(p->cfg, "docbus.topic.prefix", "docbus.");
+    const char *prefix = p->prefix;
     int rc = 0;
     if (kafka_metadata(p->rk, 1, NULL, &md, 30000)) {
         snprintf(errstr, errstr_size, "cannot list the broker's topics");
@@ -182,10 +177,10 @@ static void check_fatal(publisher_t *p);
 static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t errstr_size)
 {
     const char *names[1] = {topic};
-    int partitions = strstr(topic, "inbox.") ? 2 : 4;
-    for (size_t i = 0; i < p->nknown; i++)
-        if (!strcmp(p->known_topics[i], topic))
-            return 0;
+    int partitions;
+    if (strindex_get(p->known_topics, topic) >= 0)
+        return 0;
+    partitions = strstr(topic, "inbox.") ? 2 : 4;
     /* A broker restart is survived here like in delivery: retry (serving delivery
      * reports) until the delivery deadline, then DB_ERR_KAFKA (exit 4). */
     int64_t give_up = now_ms() + p->deadline_ms;
@@ -236,7 +231,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     m->len = len;
     m->ref = r->ref;
     m->type = r->type;
-    snprintf(m->producer, sizeof m->producer, "%s", c->producer);
+    str_join(m->producer, sizeof m->producer, c->producer, NULL);
     memcpy(m->key, r->key, sizeof m->key);
     m->ntopics = r->ntopics;
     m->copies_left = r->ntopics;
@@ -309,6 +304,11 @@ publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     p->fail_cb = fail_cb;
     p->fail_opaque = opaque;
     p->inflight.next = p->inflight.prev = &p->inflight;
+    str_join(p->prefix, sizeof p->prefix, config_get(cfg, "docbus.topic.prefix", "docbus."), NULL);
+    if (!(p->known_topics = strindex_new()) || !(p->signer_of = strindex_new())) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     snprintf(p->pki_dir, sizeof p->pki_dir, "%s", config_get(cfg, "docbus.pki.dir", "pki"));
     snprintf(p->state_dir, sizeof p->state_dir, "%s", config_get(cfg, "docbus.state.dir", "state"));
     if (config_get_int(cfg, "docbus.batch.size", 512, 1, 1 << 20, &p->batch_size, errstr, errstr_size) ||
@@ -342,9 +342,9 @@ static batch_signer_t *signer_for(publisher_t *p, const char *unit, char *errstr
 {
     struct unit_signer *s;
     char key[1024], cert[1024], state[1024];
-    for (size_t i = 0; i < p->nsigners; i++)
-        if (!strcmp(p->signers[i].unit, unit))
-            return p->signers[i].signer;
+    long at = strindex_get(p->signer_of, unit);
+    if (at >= 0)
+        return p->signers[at].signer;
     if (p->nsigners == p->capsigners) {
         size_t cap = p->capsigners ? p->capsigners * 2 : 16;
         s = realloc(p->signers, cap * sizeof *s);
@@ -364,6 +364,11 @@ static batch_signer_t *signer_for(publisher_t *p, const char *unit, char *errstr
                                  emit_cb, p, errstr, errstr_size);
     if (!s->signer)
         return NULL;
+    if (strindex_put(p->signer_of, unit, (long)p->nsigners)) {
+        batch_signer_destroy(s->signer);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     p->nsigners++;
     return s->signer;
 }
@@ -391,11 +396,11 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
         return DB_ERR_NOMEM;
     r->ref = ref;
     r->type = type;
-    snprintf(r->key, sizeof r->key, "%s", key);
+    str_join(r->key, sizeof r->key, key, NULL);
     r->ntopics = ntopics;
     for (int i = 0; i < ntopics; i++) {
         char topic[512];
-        config_topic(p->cfg, topics[i], topic, sizeof topic);
+        str_join(topic, sizeof topic, p->prefix, topics[i], NULL);
         if ((rc = ensure_topic(p, topic, errstr, errstr_size)) || !(r->topics[i] = strdup(topic))) {
             for (int j = 0; j < i; j++)
                 free(r->topics[j]);
@@ -405,7 +410,7 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     }
     memset(&c, 0, sizeof c);
     publish_msg_id(producer, type, natural_key, c.msg_id);
-    snprintf(c.producer, sizeof c.producer, "%s", producer);
+    str_join(c.producer, sizeof c.producer, producer, NULL);
     c.body_type = type;
     schemas_fingerprint(fingerprint_names[type], c.body_fingerprint);
     c.body = body;
@@ -476,9 +481,8 @@ void publisher_destroy(publisher_t *p)
         msg_unlink(m);
         msg_free(m);
     }
-    for (size_t i = 0; i < p->nknown; i++)
-        free(p->known_topics[i]);
-    free(p->known_topics);
+    strindex_destroy(p->known_topics);
+    strindex_destroy(p->signer_of);
     free(p->signers);
     free(p);
 }

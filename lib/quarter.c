@@ -194,7 +194,14 @@ char *vn_date_format(int32_t days, char *buf, size_t size)
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
+    if (y < 0 || y > 9999 || size < 11) {   /* the rare case: printf's widths */
+        snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
+        return buf;
+    }
+    buf[0] = (char)('0' + y / 1000), buf[1] = (char)('0' + y / 100 % 10);
+    buf[2] = (char)('0' + y / 10 % 10), buf[3] = (char)('0' + y % 10), buf[4] = '-';
+    buf[5] = (char)('0' + m / 10), buf[6] = (char)('0' + m % 10), buf[7] = '-';
+    buf[8] = (char)('0' + d / 10), buf[9] = (char)('0' + d % 10), buf[10] = '\0';
     return buf;
 }
 

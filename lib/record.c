@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "quarter.h"
+#include "str.h"
 
 /* Returns the string field name of record v, or NULL. */
 static const char *fstr(avro_value_t *v, const char *name)
@@ -95,7 +96,7 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
     const char *sender, *doc_id, *number, *notation;
     int64_t date, due;
     size_t n, i, j;
-    char want[700], path[64], ymd[16];
+    char want[700], path[64], ymd[16], num[21];
     int rc;
 
     if (avro_value_get_by_name(v, "from", &from, NULL) != 0 ||
@@ -111,7 +112,7 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
         const char *code;
         avro_value_get_by_index(&to, i, &e, NULL);
         code = fstr(&e, "code");
-        snprintf(path, sizeof path, "to[%zu].code", i);
+        str_join(path, sizeof path, "to[", str_u64(num, i), "].code", NULL);
         if ((rc = check_code(path, code, reg, 0, errstr, errstr_size)))
             return rc;
         if (strcmp(code, sender) == 0)
@@ -137,7 +138,7 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
                    notation);
     vn_date_format((int32_t)date, ymd, sizeof ymd);
     ymd[4] = '/', ymd[7] = '/';
-    snprintf(want, sizeof want, "%s,%s,%s/%s", sender, ymd, number, notation);
+    str_join(want, sizeof want, sender, ",", ymd, ",", number, "/", notation, NULL);
     if (strcmp(doc_id, want) != 0)
         return bad(errstr, errstr_size,
                    "doc_id: \"%s\" does not match from/promulgation_date/number/notation "
@@ -154,7 +155,7 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
         avro_value_get_size(&att, &n);
         for (i = 0; i < n; i++) {
             avro_value_get_by_index(&att, i, &e, NULL);
-            snprintf(path, sizeof path, "attachments[%zu].", i);
+            str_join(path, sizeof path, "attachments[", str_u64(num, i), "].", NULL);
             if ((rc = nonneg(&e, path, "size", errstr, errstr_size)))
                 return rc;
         }
@@ -197,10 +198,10 @@ static int validate_event(avro_value_t *v, const units_t *reg, char *errstr, siz
         avro_value_get_current_branch(&detail, &b) != 0)
         return bad(errstr, errstr_size, "detail: missing");
     name = avro_schema_name(avro_value_get_schema(&b));
-    snprintf(path, sizeof path, "detail.%s.", name);
+    str_join(path, sizeof path, "detail.", name, ".", NULL);
     if (strcmp(name, "LandBranchJoined") == 0 || strcmp(name, "LandDatabaseLinked") == 0) {
         char p2[128];
-        snprintf(p2, sizeof p2, "%sdistrict", path);
+        str_join(p2, sizeof p2, path, "district", NULL);
         return check_code(p2, fstr(&b, "district"), reg, 1, errstr, errstr_size);
     }
     if (strcmp(name, "MailboxesIssued") == 0)
@@ -256,7 +257,7 @@ int record_natural_key(body_type_t t, avro_value_t *v, char *buf, size_t size)
         const char *id = fstr(v, "doc_id");
         if (!id)
             return DB_ERR_INVALID;
-        n = snprintf(buf, size, "%s", id);
+        n = (int)str_join(buf, size, id, NULL);
     } else if (t == BODY_STATUS) {
         const char *id = fstr(v, "doc_id"), *from = fstr(v, "from");
         avro_value_t code;
@@ -269,12 +270,13 @@ int record_natural_key(body_type_t t, avro_value_t *v, char *buf, size_t size)
         const char *cs = avro_schema_enum_get(avro_value_get_schema(&code), sym);
         if (!cs)
             return DB_ERR_INVALID;
-        n = snprintf(buf, size, "%s|%s|%s|%" PRId64, id, from, cs, at);
+        char digits[21];
+        n = (int)str_join(buf, size, id, "|", from, "|", cs, "|", str_i64(digits, at), NULL);
     } else if (t == BODY_EVENT) {
         const char *unit = fstr(v, "unit"), *id = fstr(v, "event_id");
         if (!unit || !id)
             return DB_ERR_INVALID;
-        n = snprintf(buf, size, "%s|%s", unit, id);
+        n = (int)str_join(buf, size, unit, "|", id, NULL);
     } else {
         return DB_ERR_INVALID;
     }

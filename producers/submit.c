@@ -12,6 +12,7 @@
 #include "kafka.h"
 #include "record.h"
 #include "schema.h"
+#include "str.h"
 
 #define BODY_BUF (ENVELOPE_MAX_BYTES)
 /* The largest body that still fits one Kafka message once signed: librdkafka's default
@@ -145,7 +146,7 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
         size_t n = 0;
         const char *doc_id;
         get_str(v, "doc_id", &doc_id);
-        snprintf(key, sizeof item->key, "%s", doc_id);
+        str_join(key, sizeof item->key, doc_id, NULL);
         avro_value_get_by_name(v, "to", &to, NULL);
         avro_value_get_size(&to, &n);
         /* The first recipient's inbox holds the counted copy (DESIGN: one partition
@@ -154,7 +155,7 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
             avro_value_get_by_index(&to, i, &rcpt, NULL);
             avro_value_get_by_name(&rcpt, "code", &code, NULL);
             avro_value_get_string(&code, &str, &len);
-            snprintf(topic_names[ntopics], sizeof topic_names[0], "inbox.%s", str);
+            str_join(topic_names[ntopics], sizeof topic_names[0], "inbox.", str, NULL);
             ntopics++;
         }
         if (n > 16) {
@@ -165,15 +166,15 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
     }
     case BODY_STATUS:
         get_str(v, "doc_id", &str);
-        snprintf(key, sizeof item->key, "%s", str);
+        str_join(key, sizeof item->key, str, NULL);
         get_str(v, "to", &str);
-        snprintf(topic_names[0], sizeof topic_names[0], "inbox.%s", str);
+        str_join(topic_names[0], sizeof topic_names[0], "inbox.", str, NULL);
         ntopics++;
         break;
     case BODY_EVENT:
         get_str(v, "unit", &str);
-        snprintf(key, sizeof item->key, "%s", str);
-        snprintf(topic_names[0], sizeof topic_names[0], "events");
+        str_join(key, sizeof item->key, str, NULL);
+        str_join(topic_names[0], sizeof topic_names[0], "events", NULL);
         ntopics++;
         break;
     }
@@ -197,7 +198,7 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
     item->len = len;
     item->type = t;
     item->ntopics = ntopics;
-    snprintf(item->producer, sizeof item->producer, "%s", producer ? producer : "");
+    str_join(item->producer, sizeof item->producer, producer ? producer : "", NULL);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "quarter.h"
 #include "vi_format.h"
 
 static char buf[VI_FMT_SIZE], err[256];
@@ -140,6 +141,26 @@ static void test_quarter_rejects_malformed(void **state)
     assert_string_equal(err, "malformed quarter \"2018Q1\": expected YEAR-QN, e.g. 2018-Q1");
 }
 
+/* vn_date_format writes its digits by hand: every day from 2000 to 2100 (what vn_date_parse accepts) reads back as
+ * itself, the epoch and a known day are exact, a short buffer still gets a string. */
+static void test_date_format_round_trips(void **state)
+{
+    (void)state;
+    char buf[16], err[128];
+    int32_t start, end, back;
+    assert_int_equal(vn_date_parse("2000-01-01", &start, err, sizeof err), 0);
+    assert_int_equal(vn_date_parse("2100-12-31", &end, err, sizeof err), 0);
+    for (int32_t d = start; d <= end; d++) {
+        vn_date_format(d, buf, sizeof buf);
+        assert_int_equal(strlen(buf), 10);
+        assert_int_equal(vn_date_parse(buf, &back, err, sizeof err), 0);
+        assert_int_equal(back, d);
+    }
+    assert_string_equal(vn_date_format(0, buf, sizeof buf), "1970-01-01");
+    assert_string_equal(vn_date_format(17622, buf, sizeof buf), "2018-04-01");
+    assert_string_equal(vn_date_format(17622, buf, 5), "2018");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_date_range_rejects_end_before_start),
         cmocka_unit_test(test_quarter_in_roman_numerals),
         cmocka_unit_test(test_quarter_rejects_malformed),
+        cmocka_unit_test(test_date_format_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
