@@ -17,6 +17,7 @@
 #include "merkle.h"
 #include "quarter.h"
 #include "str.h"
+#include "strindex.h"
 #include "verify.h"
 
 #define QUARTER_OPEN_LO INT32_MIN
@@ -60,15 +61,15 @@ static kslot_t *kmap_get(const kmap_t *m, const uint8_t key[32])
     }
 }
 
-/* Inserts key (absent) and returns its zeroed slot, or NULL when out of memory. */
-static kslot_t *kmap_put(kmap_t *m, const uint8_t key[32])
+/* Grows m when one more key would load it over 3/4; 0, or -1 when out of memory. */
+static int kmap_reserve(kmap_t *m)
 {
     size_t i;
     if ((m->n + 1) * 4 > m->cap * 3) {
         kmap_t g = {0};
         g.cap = m->cap ? m->cap * 2 : 1024;
         if (!(g.slots = calloc(g.cap, sizeof *g.slots)))
-            return NULL;
+            return -1;
         for (size_t j = 0; j < m->cap; j++) {
             if (!m->slots[j].used)
                 continue;
@@ -80,12 +81,25 @@ static kslot_t *kmap_put(kmap_t *m, const uint8_t key[32])
         free(m->slots);
         *m = g;
     }
+    return 0;
+}
+
+/* The slot of key, inserted zeroed when absent (*created = 1) in the same walk; NULL
+ * when out of memory. */
+static kslot_t *kmap_upsert(kmap_t *m, const uint8_t key[32], int *created)
+{
+    size_t i;
+    *created = 0;
+    if (kmap_reserve(m))
+        return NULL;
     for (i = kmap_index(key, m->cap); m->slots[i].used; i = (i + 1) & (m->cap - 1))
-        ;
+        if (!memcmp(m->slots[i].key, key, 32))
+            return &m->slots[i];
     memset(&m->slots[i], 0, sizeof m->slots[i]);
     memcpy(m->slots[i].key, key, 32);
     m->slots[i].used = 1;
     m->n++;
+    *created = 1;
     return &m->slots[i];
 }
 
@@ -141,7 +155,7 @@ struct audit {
     const metrics_t *m;
     continuity_t *ct;
     counts_t *recount, *committed;
-    json_t *committed_part;        /* key -> the partition it was first read from */
+    strindex_t *committed_part;    /* key -> the partition it was first read from */
     idset_t *seen;                 /* msg ids counted (the aggregator's dedup set) */
     kmap_t copies;                 /* leaf ^ topic -> first Kafka timestamp */
     kmap_t ids;                    /* msg_id -> seq, body hash */
@@ -365,7 +379,7 @@ audit_t *audit_new(trust_t *trust, const metrics_t *m, const audit_opts_t *o, ch
     a->ct = continuity_new(on_continuity, a, a->from_ms == AUDIT_TIME_OPEN_START);
     a->recount = counts_new();
     a->committed = counts_new();
-    a->committed_part = json_object();
+    a->committed_part = strindex_new();
     a->seen = idset_new();
     a->differences = json_array();
     a->notes = json_array();
@@ -390,7 +404,7 @@ void audit_destroy(audit_t *a)
     continuity_destroy(a->ct);
     counts_destroy(a->recount);
     counts_destroy(a->committed);
-    json_decref(a->committed_part);
+    strindex_destroy(a->committed_part);
     json_decref(a->differences);
     json_decref(a->notes);
     json_decref(a->not_compared);
@@ -486,7 +500,8 @@ static void record_failed(audit_t *a, const audit_msg_t *msg, int rc, const char
         batch_seq = p.header.batch_seq;
         uint8_t key[32];
         seq_key(c.producer, c.seq, key);
-        if (!kmap_get(&a->failed_claims, key) && !kmap_put(&a->failed_claims, key))
+        int created;
+        if (!kmap_upsert(&a->failed_claims, key, &created))
             a->oom = 1;
     }
     add_finding(a, class_of_error(rc), msg->topic, msg->partition, msg->offset, producer, seq, seq,
@@ -528,7 +543,7 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
     verified_t v;
     char errstr[512], loc[300], stream[300];
     uint8_t leaf[32], key[32], body_hash[32];
-    int rc, same_topic_dup = 0, replayed = 0;
+    int rc, same_topic_dup = 0, replayed = 0, created;
     int64_t first_ts = -1;
     kslot_t *s;
     continuity_item_t it;
@@ -562,13 +577,13 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
     uint64_t th = fnv64(msg->topic);
     for (int i = 0; i < 8; i++)
         key[i] ^= (uint8_t)(th >> (8 * i));
-    if ((s = kmap_get(&a->copies, key))) {
-        same_topic_dup = 1;
-        first_ts = s->a;
-    } else if ((s = kmap_put(&a->copies, key))) {
+    if (!(s = kmap_upsert(&a->copies, key, &created)))
+        return DB_ERR_NOMEM;
+    if (created) {
         s->a = msg->timestamp;
     } else {
-        return DB_ERR_NOMEM;
+        same_topic_dup = 1;
+        first_ts = s->a;
     }
 
     /* The same msg_id under another seq is a re-send of the same record: benign with the
@@ -577,7 +592,12 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
         return rc;
     memset(key, 0, 32);
     memcpy(key, v.content.msg_id, 16);
-    if ((s = kmap_get(&a->ids, key))) {
+    if (!(s = kmap_upsert(&a->ids, key, &created)))
+        return DB_ERR_NOMEM;
+    if (created) {
+        s->a = v.content.seq;
+        memcpy(s->aux, body_hash, 16);
+    } else {
         if (s->a != v.content.seq) {
             if (!memcmp(s->aux, body_hash, 16))
                 a->benign_resends++;
@@ -589,11 +609,6 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
                             "the aggregator counts only the first version",
                             v.content.producer, (long long)s->a);
         }
-    } else if ((s = kmap_put(&a->ids, key))) {
-        s->a = v.content.seq;
-        memcpy(s->aux, body_hash, 16);
-    } else {
-        return DB_ERR_NOMEM;
     }
 
     memset(&it, 0, sizeof it);
@@ -678,9 +693,9 @@ static void on_continuity(void *opaque, const continuity_finding_t *f)
         c->kind = f->kind;
         c->seq = f->seq_from;
         c->batch_seq = f->batch_seq;
-        snprintf(c->location, sizeof c->location, "%s", f->location);
-        snprintf(c->other, sizeof c->other, "%s", f->other_location);
-        snprintf(c->detail, sizeof c->detail, "%s", f->detail);
+        str_join(c->location, sizeof c->location, f->location, NULL);
+        str_join(c->other, sizeof c->other, f->other_location, NULL);
+        str_join(c->detail, sizeof c->detail, f->detail, NULL);
         return;
     }
     if (f->kind != CONT_SEQ_GAP)
@@ -809,12 +824,13 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
 {
     char k[1024];
     int rc;
-    json_t *seen;
+    long seen;
     if (klen == 0 || klen >= sizeof k) {
         snprintf(errstr, errstr_size, "counts record key of %zu bytes", klen);
         return DB_ERR_INVALID;
     }
-    snprintf(k, sizeof k, "%.*s", (int)klen, key);
+    memcpy(k, key, klen);
+    k[klen] = '\0';
     json_t *parsed = NULL;
     char perr[256];
     if (value && json_parse(value, vlen, &parsed, perr, sizeof perr))
@@ -830,19 +846,19 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
         return rc;
     }
     json_decref(parsed);
-    if ((seen = json_object_get(a->committed_part, k))) {
-        if (json_integer_value(seen) != partition) {
+    if ((seen = strindex_get(a->committed_part, k)) >= 0) {
+        if (seen != partition) {
             json_t *d = json_pack("{s:s, s:s, s:n, s:n, s:s}", "kind", "record", "key", k, "audit",
                                   "against", "reason", "");
             char why[128];
             snprintf(why, sizeof why, "the key was written to partitions %d and %d: the "
-                     "aggregator writes a key to one partition only", (int)json_integer_value(seen),
+                     "aggregator writes a key to one partition only", (int)seen,
                      (int)partition);
             if (!d || json_object_set_new(d, "reason", json_string(why)) ||
                 json_array_append_new(a->differences, d))
                 return DB_ERR_NOMEM;
         }
-    } else if (json_object_set_new(a->committed_part, k, json_integer(partition))) {
+    } else if (strindex_put(a->committed_part, k, partition)) {
         return DB_ERR_NOMEM;
     }
     return 0;   /* the record itself lives in a->committed */

@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "error.h"
+#include "str.h"
 #include "merkle.h"
 #include "pki.h"
 #include "seqstate.h"
@@ -702,12 +703,12 @@ static void report(continuity_t *ct, continuity_kind_t kind, const char *produce
         return;
     memset(&f, 0, sizeof f);
     f.kind = kind;
-    snprintf(f.producer, sizeof f.producer, "%s", producer);
+    str_join(f.producer, sizeof f.producer, producer, NULL);
     f.seq_from = from;
     f.seq_to = to;
     f.batch_seq = batch_seq;
-    snprintf(f.location, sizeof f.location, "%s", loc ? loc : "");
-    snprintf(f.other_location, sizeof f.other_location, "%s", other ? other : "");
+    str_join(f.location, sizeof f.location, loc ? loc : "", NULL);
+    str_join(f.other_location, sizeof f.other_location, other ? other : "", NULL);
     va_start(ap, fmt);
     vsnprintf(f.detail, sizeof f.detail, fmt, ap);
     va_end(ap);

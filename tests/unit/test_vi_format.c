@@ -161,6 +161,25 @@ static void test_date_format_round_trips(void **state)
     assert_string_equal(vn_date_format(17622, buf, 5), "2018");
 }
 
+/* quarter_parse reads exactly YYYY-QN (1970 on), by hand since it runs per record. */
+static void test_quarter_parse_exact_shape(void **state)
+{
+    (void)state;
+    const char *bad[] = {"", "2018", "2018-Q", "2018-Q0", "2018-Q5", "2018-Q12", "2018-q1",
+                         " 2018-Q1", "+201-Q1", "1969-Q4", "2018-Q1 ", "2018/Q1", "20a8-Q1"};
+    char err[128];
+    quarter_t q;
+    assert_int_equal(quarter_parse("2018-Q1", &q, err, sizeof err), 0);
+    assert_int_equal(q, 2018 * 4);
+    assert_int_equal(quarter_parse("1970-Q4", &q, err, sizeof err), 0);
+    assert_int_equal(q, 1970 * 4 + 3);
+    assert_int_equal(quarter_parse("9999-Q2", &q, err, sizeof err), 0);
+    assert_int_equal(q, 9999 * 4 + 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(quarter_parse(bad[i], &q, err, sizeof err), DB_ERR_INVALID);
+    assert_int_equal(quarter_parse(NULL, &q, err, sizeof err), DB_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_quarter_in_roman_numerals),
         cmocka_unit_test(test_quarter_rejects_malformed),
         cmocka_unit_test(test_date_format_round_trips),
+        cmocka_unit_test(test_quarter_parse_exact_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
