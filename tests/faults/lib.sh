@@ -34,9 +34,12 @@ fl_init() {
   command -v kcat >/dev/null || { echo "FAIL: kcat not installed"; exit 1; }
   W=$(mktemp -d "${DOCBUS_TEST_TMP:-/tmp}/$1-XXXXXX" 2>/dev/null || mktemp -d "/tmp/$1-XXXXXX")
   P="f$(date +%s%N | tail -c 7)$RANDOM."
+  # Aggregator transactions of 10,000 messages (the default is 100,000): the faults land
+  # after an aggregator's first commit, and the datasets (86k-215k messages) must leave
+  # it committed work behind and counting still to do.
   X=(-X "bootstrap.servers=$DOCBUS_BOOTSTRAP" -X "docbus.pki.dir=$W/pki"
      -X "docbus.state.dir=$W/state" -X "docbus.topic.prefix=$P"
-     -X "docbus.aggregate.group=${P}agg")
+     -X "docbus.aggregate.group=${P}agg" -X docbus.aggregate.commit.messages=10000)
   trap fl_cleanup EXIT
   fl_log "work dir $W, topic prefix $P, broker $DOCBUS_BOOTSTRAP ($FL_KAFKA_DIR)"
 }
