@@ -26,6 +26,7 @@ struct json_avro {
      * at a time (each import reader, inbox, inspect has its own), so no lock. */
     struct resolved *memo;
     size_t memo_cap, memo_n;
+    int borrow_strings;        /* json_avro_borrow_strings */
 };
 
 /* Conversion state: the JSON path of the value being converted, for errors. */
@@ -695,9 +696,20 @@ static int string_from_json(struct ctx *c, json_t *in, avro_value_t *v, int text
     if (text_cap && chars > JSON_AVRO_TEXT_CAP)
         return fail(c, DB_ERR_INVALID, "%ld characters, over the %d-character cap", chars,
                     JSON_AVRO_TEXT_CAP);
+    if (c->ja->borrow_strings) {
+        avro_wrapped_buffer_t wb;   /* no free function: the JSON value owns the bytes */
+        if (avro_wrapped_buffer_new(&wb, s, len + 1) == 0 && avro_value_give_string_len(v, &wb) == 0)
+            return 0;
+        return fail(c, DB_ERR_NOMEM, "cannot store string: %s", avro_strerror());
+    }
     if (avro_value_set_string_len(v, s, len + 1) != 0)
         return fail(c, DB_ERR_NOMEM, "cannot store string: %s", avro_strerror());
     return 0;
+}
+
+void json_avro_borrow_strings(json_avro_t *ja, int on)
+{
+    ja->borrow_strings = on;
 }
 
 static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, int text_cap,

@@ -53,6 +53,11 @@ int json_avro_value_new(json_avro_t *ja, avro_value_t *out);
 int json_avro_from_json(const json_avro_t *ja, json_t *in, avro_value_t *out, char *errstr,
                         size_t errstr_size);
 
+/* on: json_avro_from_json's strings point into its JSON input instead of copies (a
+ * malloc and a copy less per string, for the import): the input must then outlive every
+ * use of the converted value, up to the value's next reset. Off by default. */
+void json_avro_borrow_strings(json_avro_t *ja, int on);
+
 /* The reverse (this is docbus's avro_to_json): v (of the converter's schema) as a new
  * JSON value in *out, same conventions, every record field present, times in
  * "+07:00". The caller owns *out (json_decref). DB_ERR_INVALID (e.g. a string that is

@@ -43,10 +43,14 @@ submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t err
     p->units = registry;
     if (schemas_init(errstr, errstr_size))
         goto fail;
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < 3; t++) {
         if (json_avro_new_body((body_type_t)t, &p->conv[t], errstr, errstr_size) ||
             json_avro_value_new(p->conv[t], &p->value[t]))
             goto fail;
+        /* submit_prepare is done with the converted value before it returns, while the
+         * caller still holds the record */
+        json_avro_borrow_strings(p->conv[t], 1);
+    }
     return p;
 fail:
     submit_prep_destroy(p);

@@ -50,7 +50,8 @@ submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t err
 /* Converts record (without its "type" key) to the body of type t, validates it against
  * the schema and the registry, routes and encodes it into item (whose body buffer is
  * reused: zero-initialise an item before its first use, free it with
- * submit_item_clear). Returns 0, DB_ERR_INVALID (errstr says where and why), or
+ * submit_item_clear). record must stay alive until the call returns (the converted
+ * value borrows its strings). Returns 0, DB_ERR_INVALID (errstr says where and why), or
  * another code for a failure that is not the record's fault. */
 int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
                    char *errstr, size_t errstr_size);

@@ -421,6 +421,56 @@ static void converter_rejects_a_broken_schema(void **state)
     assert_int_equal(json_avro_new_embedded("nope.avsc", &ja, err, sizeof err), DB_ERR_NOT_FOUND);
 }
 
+/* Borrowed strings point into the JSON input (no copy) and give the same value: the
+ * same JSON back and the same Avro bytes as copied strings; a value reused after a
+ * reset takes the next input's strings. */
+static void borrowed_strings_point_into_the_input(void **state)
+{
+    (void)state;
+    struct fx *copy = fx_new(NULL, BODY_DOCUMENT), *borrow = fx_new(NULL, BODY_DOCUMENT);
+    json_t *in = json_loads(doc_json, 0, NULL), *out = NULL;
+    const char *s;
+    size_t n, len_c, len_b;
+    char buf_c[4096], buf_b[4096];
+    avro_value_t f;
+    avro_writer_t w;
+    assert_non_null(in);
+    json_avro_borrow_strings(borrow->ja, 1);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(json_avro_from_json(copy->ja, in, &copy->v, copy->err, sizeof copy->err), 0);
+        assert_int_equal(json_avro_from_json(borrow->ja, in, &borrow->v, borrow->err,
+                                             sizeof borrow->err), 0);
+        assert_int_equal(avro_value_get_by_name(&borrow->v, "subject", &f, NULL), 0);
+        assert_int_equal(avro_value_get_string(&f, &s, &n), 0);
+        assert_ptr_equal(s, json_string_value(json_object_get(in, "subject")));
+        assert_int_equal(avro_value_get_by_name(&copy->v, "subject", &f, NULL), 0);
+        assert_int_equal(avro_value_get_string(&f, &s, &n), 0);
+        assert_ptr_not_equal(s, json_string_value(json_object_get(in, "subject")));
+        w = avro_writer_memory(buf_c, sizeof buf_c);
+        assert_int_equal(avro_value_write(w, &copy->v), 0);
+        len_c = (size_t)avro_writer_tell(w);
+        avro_writer_free(w);
+        w = avro_writer_memory(buf_b, sizeof buf_b);
+        assert_int_equal(avro_value_write(w, &borrow->v), 0);
+        len_b = (size_t)avro_writer_tell(w);
+        avro_writer_free(w);
+        assert_int_equal(len_b, len_c);
+        assert_memory_equal(buf_b, buf_c, len_c);
+        assert_int_equal(json_avro_to_json(borrow->ja, &borrow->v, &out, borrow->err,
+                                           sizeof borrow->err), 0);
+        assert_true(json_subset(in, out));
+        json_decref(out);
+        out = NULL;
+        /* the second round: another input, the same (reset) values */
+        json_decref(in);
+        in = json_loads(doc_json, 0, NULL);
+        json_object_set_new(in, "subject", json_string("Về việc thứ hai"));
+    }
+    json_decref(in);
+    fx_free(copy);
+    fx_free(borrow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +493,7 @@ int main(void)
         cmocka_unit_test(event_detail_errors_name_the_branch),
         cmocka_unit_test(nullable_union_takes_plain_value_or_null),
         cmocka_unit_test(converter_rejects_a_broken_schema),
+        cmocka_unit_test(borrowed_strings_point_into_the_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
