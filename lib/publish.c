@@ -31,7 +31,7 @@ struct msg {
     char producer[UNIT_CODE_MAX];
     char key[256];
     int ntopics;
-    char *topics[MAX_TOPICS];
+    const char *topics[MAX_TOPICS];   /* names interned in known_topics */
     struct msg *prev, *next;     /* in-flight list */
 };
 
@@ -41,7 +41,7 @@ struct route {
     body_type_t type;
     char key[256];
     int ntopics;
-    char *topics[MAX_TOPICS];
+    const char *topics[MAX_TOPICS];   /* names interned in known_topics */
 };
 
 struct unit_signer {
@@ -111,8 +111,6 @@ static void msg_free(struct msg *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < m->ntopics; i++)
-        free(m->topics[i]);
     free(m->value);
     free(m);
 }
@@ -250,8 +248,6 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
             msg_settle_copy(p, m, rd_kafka_err2str(err));
     }
 out:
-    for (int i = 0; i < r->ntopics; i++)
-        free(r->topics[i]);
     free(r);
 }
 
@@ -401,12 +397,11 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     for (int i = 0; i < ntopics; i++) {
         char topic[512];
         str_join(topic, sizeof topic, p->prefix, topics[i], NULL);
-        if ((rc = ensure_topic(p, topic, errstr, errstr_size)) || !(r->topics[i] = strdup(topic))) {
-            for (int j = 0; j < i; j++)
-                free(r->topics[j]);
+        if ((rc = ensure_topic(p, topic, errstr, errstr_size))) {
             free(r);
-            return rc ? rc : DB_ERR_NOMEM;
+            return rc;
         }
+        r->topics[i] = strindex_key(p->known_topics, topic);
     }
     memset(&c, 0, sizeof c);
     publish_msg_id(producer, type, natural_key, c.msg_id);
@@ -418,8 +413,6 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     rc = batch_signer_add(s, &c, r);
     if (rc) {
         snprintf(errstr, errstr_size, "signing as %s failed: %s", producer, db_strerror(rc));
-        for (int i = 0; i < ntopics; i++)
-            free(r->topics[i]);
         free(r);
         return rc;
     }

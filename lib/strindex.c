@@ -64,6 +64,11 @@ long strindex_get(const strindex_t *ix, const char *s)
     return sl->s ? sl->value : -1;
 }
 
+const char *strindex_key(const strindex_t *ix, const char *s)
+{
+    return find(ix, s, str_hash(s))->s;
+}
+
 static int grow(strindex_t *ix)
 {
     size_t ncap = ix->cap * 2, mask = ncap - 1;

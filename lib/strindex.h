@@ -17,6 +17,10 @@ void strindex_destroy(strindex_t *ix);
 /* The value stored for s, or -1 when s is not in ix. */
 long strindex_get(const strindex_t *ix, const char *s);
 
+/* The index's own copy of s (valid until strindex_destroy), or NULL when s is not in
+ * ix: lets callers keep one copy of each name. */
+const char *strindex_key(const strindex_t *ix, const char *s);
+
 /* Stores value (>= 0) for s, replacing an older one; 0, or DB_ERR_NOMEM. */
 int strindex_put(strindex_t *ix, const char *s, long value);
 

@@ -48,10 +48,17 @@ static void test_index_keeps_values_across_growth(void **state)
     char name[64];
     assert_non_null(ix);
     assert_int_equal(strindex_get(ix, "missing"), -1);
+    assert_null(strindex_key(ix, "missing"));
+    const char *first = NULL;
     for (long i = 0; i < 3000; i++) {
         snprintf(name, sizeof name, "p.inbox.000.%02ld.%02ld.H29", i / 100, i % 100);
         assert_int_equal(strindex_put(ix, name, i), 0);
+        if (i == 0)
+            first = strindex_key(ix, name);
     }
+    /* the index's copy of a name stays where it was through growth */
+    assert_ptr_equal(strindex_key(ix, "p.inbox.000.00.00.H29"), first);
+    assert_string_equal(first, "p.inbox.000.00.00.H29");
     assert_int_equal(strindex_size(ix), 3000);
     for (long i = 0; i < 3000; i++) {
         snprintf(name, sizeof name, "p.inbox.000.%02ld.%02ld.H29", i / 100, i % 100);
