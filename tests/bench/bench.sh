@@ -139,7 +139,7 @@ for ((r = 1; r <= REPS; r++)); do
      -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
   say "broker round $r (prefix $P)"
   # Steady state, as in a deployment that has run for a while: the topics exist (made
-  # once with `docbus topics apply`) and hold data. A first write into each of the ~400
+  # once with `docbus topics apply`) and hold data. A first write into each of the ~200
   # fresh partitions costs the broker 1.5-3 s more, which a peer writing one topic never
   # pays, so both sides write a small warm-up first (the first 8000 records of the
   # simulation for docbus, the rest is timed; a few values for kcat). Aggregate and audit
