@@ -483,6 +483,7 @@ int cmd_aggregate(int argc, char **argv)
     char errstr[1024], pattern[600];
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0, txn_max_ms, txn_max_msgs;
+    int64_t txn_timeout_ms;
     int64_t txn_msgs = 0;
     int idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
@@ -507,8 +508,19 @@ int cmd_aggregate(int argc, char **argv)
     if (config_get_int(a.cfg, "docbus.aggregate.commit.interval.ms", 1000, 10, 60000,
                        &txn_max_ms, errstr, sizeof errstr) ||
         config_get_int(a.cfg, "docbus.aggregate.commit.messages", 100000, 1, 10000000,
-                       &txn_max_msgs, errstr, sizeof errstr)) {
+                       &txn_max_msgs, errstr, sizeof errstr) ||
+        config_get_int(a.cfg, "transaction.timeout.ms", 10000, 1000, INT32_MAX, &txn_timeout_ms,
+                       errstr, sizeof errstr)) {
         cli_err("aggregate", "%s", errstr);
+        config_destroy(a.cfg);
+        return EXIT_CONFIG;
+    }
+    /* The broker aborts a transaction open longer than transaction.timeout.ms (10 s by
+     * default here, lib/kafka.c), which would fence this instance: keep a margin. */
+    if (txn_max_ms * 2 > txn_timeout_ms) {
+        cli_err("aggregate", "docbus.aggregate.commit.interval.ms=%" PRId64 " must be at most half "
+                "of transaction.timeout.ms (%" PRId64 "): the broker aborts a transaction open "
+                "longer than that; raise transaction.timeout.ms too", txn_max_ms, txn_timeout_ms);
         config_destroy(a.cfg);
         return EXIT_CONFIG;
     }

@@ -23,7 +23,7 @@ static const struct {
     {"docbus.metrics", "", "metric definitions JSON file (empty: the built-in schemas/metrics.json)"},
     {"docbus.inline.max.bytes", "262144", "attachments up to this size travel inline, larger ones by reference"},
     {"docbus.aggregate.group", "docbus-aggregate", "consumer group and transactional id prefix of the aggregator"},
-    {"docbus.aggregate.commit.interval.ms", "1000", "longest an aggregator transaction stays open (counts visible, work redone after a crash)"},
+    {"docbus.aggregate.commit.interval.ms", "1000", "longest an aggregator transaction stays open (counts visible, work redone after a crash); at most half of transaction.timeout.ms (10000)"},
     {"docbus.aggregate.commit.messages", "100000", "most messages counted in one aggregator transaction"},
 };
 

@@ -55,7 +55,9 @@ int json_avro_from_json(const json_avro_t *ja, json_t *in, avro_value_t *out, ch
 
 /* on: json_avro_from_json's strings point into its JSON input instead of copies (a
  * malloc and a copy less per string, for the import): the input must then outlive every
- * use of the converted value, up to the value's next reset. Off by default. */
+ * use of the converted value, up to the value's next reset (json_avro_from_json resets
+ * first; setting a borrowed string by copy without a reset would read the old bytes in
+ * Avro-C). Off by default. */
 void json_avro_borrow_strings(json_avro_t *ja, int on);
 
 /* The reverse (this is docbus's avro_to_json): v (of the converter's schema) as a new

@@ -200,7 +200,7 @@ struct mtree {
     int levels;
     size_t off[MERKLE_MAX_PATH + 1], width[MERKLE_MAX_PATH + 1];
     uint8_t (*nodes)[MERKLE_HASH_LEN];
-    uint8_t *known;
+    uint8_t *known;                 /* in the same block, after cap nodes */
     size_t cap;
 };
 
@@ -221,8 +221,7 @@ void merkle_cache_destroy(merkle_cache_t *c)
     if (!c)
         return;
     for (int i = 0; i < MCACHE_SETS * MCACHE_WAYS; i++) {
-        free(c->trees[i].nodes);
-        free(c->trees[i].known);
+        free(c->trees[i].nodes);   /* known[] lies in the same block */
     }
     free(c);
 }
@@ -233,14 +232,16 @@ uint64_t merkle_cache_hashes(const merkle_cache_t *c)
 }
 
 /* The slot holding (root, count), or one emptied and laid out for it (an empty way of its
- * set, else the set's next victim); NULL when the tree is too big to remember or the
- * budget or memory is short. */
+ * set, else the set's next victim); NULL, evicting nothing, when the tree is too big to
+ * remember or the budget or memory is short. A slot's nodes and known flags are one
+ * allocation (nodes first), so the budget counts exactly what is allocated. */
 static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH_LEN],
                                uint64_t count)
 {
     unsigned set = (root[0] | (unsigned)root[1] << 8) % MCACHE_SETS;
     struct mtree *ways = &c->trees[set * MCACHE_WAYS], *t = NULL;
-    size_t total = 0;
+    size_t total = 0, off[MERKLE_MAX_PATH + 1], width[MERKLE_MAX_PATH + 1];
+    int levels = 0;
     if (count > MCACHE_MAX_LEAVES)
         return NULL;
     for (int w = 0; w < MCACHE_WAYS; w++) {
@@ -249,36 +250,32 @@ static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH
         if (!t && ways[w].count == 0)
             t = &ways[w];
     }
-    if (!t) {
+    if (!t)
         t = &ways[c->next[set]];
-        c->next[set] = (uint8_t)((c->next[set] + 1) % MCACHE_WAYS);
-    }
-    t->count = 0;
-    t->levels = 0;
     for (uint64_t last = count - 1;; last >>= 1) {
-        t->off[t->levels] = total;
-        t->width[t->levels] = (size_t)last + 1;
+        off[levels] = total;
+        width[levels] = (size_t)last + 1;
         total += (size_t)last + 1;
-        t->levels++;
+        levels++;
         if (last == 0)
             break;
     }
     if (total > t->cap) {
         size_t grow = (total - t->cap) * (MERKLE_HASH_LEN + 1);
-        void *n, *k;
-        if (c->bytes + grow > MCACHE_BUDGET)
+        void *n;
+        if (c->bytes + grow > MCACHE_BUDGET ||
+            !(n = realloc(t->nodes, total * (MERKLE_HASH_LEN + 1))))
             return NULL;
-        n = realloc(t->nodes, total * MERKLE_HASH_LEN);
-        if (n)
-            t->nodes = n;
-        k = n ? realloc(t->known, total) : NULL;
-        if (k)
-            t->known = k;
-        if (!k)
-            return NULL;
+        t->nodes = n;
         c->bytes += grow;
         t->cap = total;
     }
+    if (t->count != 0)   /* a tree evicted: the set's next victim is the way after it */
+        c->next[set] = (uint8_t)((c->next[set] + 1) % MCACHE_WAYS);
+    t->known = (uint8_t *)(t->nodes + t->cap);
+    memcpy(t->off, off, sizeof off);
+    memcpy(t->width, width, sizeof width);
+    t->levels = levels;
     memset(t->known, 0, total);
     memcpy(t->root, root, MERKLE_HASH_LEN);
     t->count = count;

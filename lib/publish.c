@@ -115,8 +115,9 @@ static void msg_free(struct msg *m)
     free(m);
 }
 
-/* One copy of m has an outcome; the record is settled when all copies have one. */
-static void msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
+/* One copy of m has an outcome; the record is settled when all copies have one, and m is
+ * then freed: returns 1 in that case (m must not be touched again), else 0. */
+static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
 {
     if (error && !m->failed) {
         m->failed = 1;
@@ -124,13 +125,14 @@ static void msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
             p->fail_cb(p->fail_opaque, m->ref, error);
     }
     if (--m->copies_left > 0)
-        return;
+        return 0;
     if (m->failed)
         p->stats.failed++;
     else
         p->stats.delivered++;
     msg_unlink(m);
     msg_free(m);
+    return 1;
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
@@ -242,10 +244,10 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     p->inflight.prev->next = m;
     p->inflight.prev = m;
     p->stats.queued++;
-    for (int i = 0; i < m->ntopics; i++) {
+    for (int i = 0, n = m->ntopics; i < n; i++) {
         int err = produce_copy(p, m, m->topics[i]);
-        if (err)
-            msg_settle_copy(p, m, rd_kafka_err2str(err));
+        if (err && msg_settle_copy(p, m, rd_kafka_err2str(err)))
+            break;   /* the last copy failed: m is freed */
     }
 out:
     free(r);
@@ -269,9 +271,10 @@ static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
     for (struct msg *m = p->inflight.next, *next; m != &p->inflight; m = next) {
         next = m->next;
         m->copies_left = m->ntopics;
-        for (int i = 0; i < m->ntopics; i++)
-            if (produce_copy(p, m, m->topics[i]))
-                msg_settle_copy(p, m, "could not re-produce after a fatal producer error");
+        for (int i = 0, n = m->ntopics; i < n; i++)
+            if (produce_copy(p, m, m->topics[i]) &&
+                msg_settle_copy(p, m, "could not re-produce after a fatal producer error"))
+                break;   /* m is freed */
     }
     return 0;
 }

@@ -94,6 +94,11 @@ check_eq "aggregate with commit.messages=0: exit code" 3 "$?"
 check_eq "the error names the key and its range" 1 \
     "$(grep -c 'docbus.aggregate.commit.messages=0: expected an integer in \[1, 10000000\]' agg-bad.json.err)"
 
+aggregate_run agg-bad2.json -X docbus.aggregate.commit.interval.ms=6000
+check_eq "aggregate with a commit interval over half the transaction timeout: exit code" 3 "$?"
+check_eq "the error says what to raise" 1 \
+    "$(grep -c 'commit.interval.ms=6000 must be at most half of transaction.timeout.ms (10000)' agg-bad2.json.err)"
+
 note "== aggregate"
 aggregate_run agg.json
 check_eq "aggregate exit code" 0 "$?"
