@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json_parse.h"
 #include "quarter.h"
 #include "schemas_embedded.h"
 #include "str.h"
@@ -417,38 +418,12 @@ static const char *json_kind(const json_t *j)
     return "an unknown JSON value";
 }
 
-/* Returns the number of code points of valid UTF-8 s[0..len), or -1 when invalid. */
-static long utf8_chars(const unsigned char *s, size_t len)
+/* Characters of valid UTF-8 text: the bytes that do not continue a sequence. */
+static long utf8_count(const unsigned char *s, size_t len)
 {
     long n = 0;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char b = s[i];
-        size_t need;
-        uint32_t cp;
-        if (b < 0x80) {
-            i++, n++;
-            continue;
-        } else if ((b & 0xE0) == 0xC0) {
-            need = 1, cp = b & 0x1F;
-        } else if ((b & 0xF0) == 0xE0) {
-            need = 2, cp = b & 0x0F;
-        } else if ((b & 0xF8) == 0xF0) {
-            need = 3, cp = b & 0x07;
-        } else {
-            return -1;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        i += need + 1;
-        n++;
-    }
+    for (size_t i = 0; i < len; i++)
+        n += (s[i] & 0xC0) != 0x80;
     return n;
 }
 
@@ -690,10 +665,9 @@ static int string_from_json(struct ctx *c, json_t *in, avro_value_t *v, int text
     if (len > JSON_AVRO_STRING_CAP)
         return fail(c, DB_ERR_INVALID, "string of %zu bytes is over the %d-byte cap", len,
                     JSON_AVRO_STRING_CAP);
-    chars = utf8_chars((const unsigned char *)s, len);
-    if (chars < 0 || memchr(s, '\0', len))
+    if (!json_utf8_valid(s, len) || memchr(s, '\0', len))
         return fail(c, DB_ERR_INVALID, "string is not valid UTF-8 text");
-    if (text_cap && chars > JSON_AVRO_TEXT_CAP)
+    if (text_cap && (chars = utf8_count((const unsigned char *)s, len)) > JSON_AVRO_TEXT_CAP)
         return fail(c, DB_ERR_INVALID, "%ld characters, over the %d-character cap", chars,
                     JSON_AVRO_TEXT_CAP);
     if (c->ja->borrow_strings) {
