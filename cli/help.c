@@ -84,7 +84,8 @@ static const struct {
      "Consumes every inbox topic and docbus.events (consumer group docbus.aggregate.group),\n"
      "verifies every message, drops duplicates by message id, and counts facts by their own\n"
      "time (Vietnam time) into quarters per schemas/metrics.json. Count updates, dedup ids,\n"
-     "dead letters (docbus.rejected) and input offsets commit in one Kafka transaction.\n"
+     "dead letters (docbus.rejected) and input offsets commit in one Kafka transaction,\n"
+     "every docbus.aggregate.commit.interval.ms (1000) or .commit.messages (100000).\n"
      "  --until-caught-up  stop when the end offsets seen at start are committed\n"
      "  --instance ID      run several instances side by side (distinct transactional ids)\n"
      "Without --until-caught-up it runs until SIGINT/SIGTERM.\n"},
