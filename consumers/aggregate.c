@@ -23,7 +23,6 @@
 #include "seen.h"
 #include "verify.h"
 
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)

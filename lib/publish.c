@@ -235,10 +235,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     memcpy(m->key, r->key, sizeof m->key);
     m->ntopics = r->ntopics;
     m->copies_left = r->ntopics;
-    for (int i = 0; i < r->ntopics; i++) {
-        m->topics[i] = r->topics[i];
-        r->topics[i] = NULL;
-    }
+    memcpy(m->topics, r->topics, sizeof m->topics);   /* interned names, not owned */
     m->next = &p->inflight;
     m->prev = p->inflight.prev;
     p->inflight.prev->next = m;
@@ -303,7 +300,7 @@ publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     p->fail_cb = fail_cb;
     p->fail_opaque = opaque;
     p->inflight.next = p->inflight.prev = &p->inflight;
-    str_join(p->prefix, sizeof p->prefix, config_get(cfg, "docbus.topic.prefix", "docbus."), NULL);
+    config_topic(cfg, "", p->prefix, sizeof p->prefix);
     if (!(p->known_topics = strindex_new()) || !(p->signer_of = strindex_new())) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;

@@ -72,11 +72,13 @@ int64_t quarter_start_ms(quarter_t q)
 int quarter_parse(const char *s, quarter_t *q, char *errstr, size_t errstr_size)
 {
     /* by hand, not sscanf: the audit parses the quarter of every committed record */
-    int ok = s && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
-             s[2] <= '9' && s[3] >= '0' && s[3] <= '9' && s[4] == '-' && s[5] == 'Q' &&
-             s[6] >= '1' && s[6] <= '4' && s[7] == '\0';
-    int y = ok ? (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') : 0;
-    int n = ok ? s[6] - '0' : 0;
+    int ok = s != NULL, y = 0, n;
+    for (int i = 0; ok && i < 4; i++) {
+        ok = s[i] >= '0' && s[i] <= '9';
+        y = y * 10 + (s[i] - '0');
+    }
+    ok = ok && s[4] == '-' && s[5] == 'Q' && s[6] >= '1' && s[6] <= '4' && s[7] == '\0';
+    n = ok ? s[6] - '0' : 0;
     if (!ok || y < 1970) {
         snprintf(errstr, errstr_size,
                  "malformed quarter \"%s\": expected YEAR-QN, e.g. 2018-Q1", s ? s : "");
