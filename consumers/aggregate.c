@@ -18,6 +18,7 @@
 #include "error.h"
 #include "idset.h"
 #include "kafka.h"
+#include "kafka_refill.h"
 #include "metrics.h"
 #include "record.h"
 #include "seen.h"
@@ -34,6 +35,7 @@ static void on_signal(int sig)
 struct agg {
     db_config_t *cfg;
     rd_kafka_t *consumer, *producer;
+    kafka_refill_t refill;       /* wakes the consumer's fetcher when its queue drained */
     verifier_t *verifier;
     metrics_t *metrics;
     counts_t *counts;
@@ -463,6 +465,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->consumer = kafka_consumer_new(a->cfg, group, rebalance_cb, a, errstr, errstr_size);
     if (!a->consumer)
         return EXIT_CONFIG;
+    kafka_refill_init(&a->refill, a->consumer);
     if (a->until_caught_up && kafka_input_ends(a->consumer, a->cfg, &a->targets, errstr, errstr_size))
         return EXIT_BROKER;
     return EXIT_OK;
@@ -601,6 +604,7 @@ int cmd_aggregate(int argc, char **argv)
                 goto out;
             }
             txn_msgs++;
+            kafka_refill_note(&a.refill, m);
         } else if (m && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             if (kafka_classify(m->err) == KAFKA_FAIL_AUTH) {
                 cli_err("aggregate", "%s", rd_kafka_message_errstr(m));
@@ -658,16 +662,19 @@ summary:
                 " transactions, %.1f s\n",
                 a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.txns,
                 (now_ms() - t0) / 1000.0);
+    if (a.verbose > 0)
+        fprintf(stderr, "docbus aggregate: fetcher woken %" PRIu64 " times\n", a.refill.wakeups);
     if (a.json)
         printf("{\"consumed\":%" PRIu64 ",\"counted\":%" PRIu64 ",\"duplicates\":%" PRIu64
                ",\"extra_copies\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"facts\":%" PRIu64
-               ",\"transactions\":%" PRIu64 ",\"seconds\":%.3f}\n",
+               ",\"transactions\":%" PRIu64 ",\"fetcher_wakeups\":%" PRIu64 ",\"seconds\":%.3f}\n",
                a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.facts,
-               a.txns, (now_ms() - t0) / 1000.0);
+               a.txns, a.refill.wakeups, (now_ms() - t0) / 1000.0);
 out:
     if (sub)
         rd_kafka_topic_partition_list_destroy(sub);
     if (a.consumer) {
+        kafka_refill_clear(&a.refill);
         rd_kafka_consumer_close(a.consumer);
         rd_kafka_destroy(a.consumer);
     }

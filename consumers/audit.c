@@ -18,6 +18,7 @@
 #include "error.h"
 #include "evidence.h"
 #include "kafka.h"
+#include "kafka_refill.h"
 #include "metrics.h"
 #include "pki.h"
 #include "quarter.h"
@@ -277,6 +278,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
     int rc = 0, show = cli_progress_enabled() && r->verbose >= 0 && kind == EVIDENCE_MESSAGE;
     int64_t last_progress = 0, last_msg = now_ms();
     uint64_t n = 0;
+    kafka_refill_t refill = {0};
     for (size_t i = 0; i < r->nparts; i++)
         if (!r->parts[i].done) {
             rd_kafka_topic_partition_list_add(tl, r->parts[i].topic, r->parts[i].partition)->offset =
@@ -290,6 +292,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         rc = EXIT_BROKER;
         goto out;
     }
+    kafka_refill_init(&refill, r->rk);
     while (remaining > 0) {
         rd_kafka_message_t *m;
         struct part *pp;
@@ -356,6 +359,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
                     goto out;
                 }
                 n++;
+                kafka_refill_note(&refill, m);
             }
             if (m->offset >= pp->end - 1) {
                 pp->done = 1;
@@ -374,6 +378,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
 out:
     if (show)
         fputc('\n', stderr);
+    kafka_refill_clear(&refill);
     rd_kafka_assign(r->rk, NULL);
     rd_kafka_topic_partition_list_destroy(tl);
     return rc;

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "json_avro.h"
 #include "kafka.h"
+#include "kafka_refill.h"
 #include "quarter.h"
 #include "submit.h"
 #include "verify.h"
@@ -361,6 +362,7 @@ int cmd_inbox(int argc, char **argv)
     char errstr[1024], group[300];
     const char *group_opt = NULL;
     rd_kafka_topic_partition_list_t *sub = NULL;
+    kafka_refill_t refill = {0};
 
     while ((opt = cli_getopt(&cc, argc, argv, "inbox", CLI_COMMON_SHORT "u:o:", longopts, &early)) > 0) {
         if (opt == 'u')
@@ -441,6 +443,7 @@ int cmd_inbox(int argc, char **argv)
     sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, ib.topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_subscribe(ib.consumer, sub);
+    kafka_refill_init(&refill, ib.consumer);
     rc = EXIT_OK;
     while (!stop_requested) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ib.consumer, 200);
@@ -462,6 +465,7 @@ int cmd_inbox(int argc, char **argv)
         } else if (m) {
             if (m->partition >= 0 && m->partition < 256)
                 at_end[m->partition] = 0;
+            kafka_refill_note(&refill, m);
             if (handle(&ib, m, errstr, sizeof errstr)) {
                 cli_err("inbox", "%s", errstr);
                 rd_kafka_message_destroy(m);
@@ -498,6 +502,7 @@ int cmd_inbox(int argc, char **argv)
 out:
     if (sub)
         rd_kafka_topic_partition_list_destroy(sub);
+    kafka_refill_clear(&refill);
     if (ib.consumer) {
         rd_kafka_consumer_close(ib.consumer);
         rd_kafka_destroy(ib.consumer);

@@ -1,5 +1,6 @@
 /* kafka.c - librdkafka client construction, topic creation and error classes. */
 #include "kafka.h"
+#include "kafka_refill.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -419,6 +420,7 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
     int64_t *low = NULL, *high = NULL, *target = NULL;
     int n = 0, rc, remaining = 0;
     rd_kafka_topic_partition_list_t *tl = NULL;
+    kafka_refill_t refill = {0};
 
     if ((rc = kafka_watermarks(rk, topic, &low, &high, &n, KAFKA_RECOVER_MS, errstr, errstr_size))) {
         if (strstr(errstr, "Unknown topic") || strstr(errstr, "unknown topic"))
@@ -453,6 +455,7 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
      * the fetch that brought the first EOF (librdkafka caches it); the partition is done
      * when the position reaches it (a position moves past markers and aborted records). */
     int64_t deadline = mono_ms() + KAFKA_READ_END_MS;
+    kafka_refill_init(&refill, rk);
     while (remaining > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m) {
@@ -481,13 +484,16 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
         } else if (m->err) {
             snprintf(errstr, errstr_size, "reading %s: %s", topic, rd_kafka_message_errstr(m));
             rc = DB_ERR_KAFKA;
-        } else
+        } else {
             rc = cb(opaque, m, errstr, errstr_size);
+            kafka_refill_note(&refill, m);
+        }
         rd_kafka_message_destroy(m);
         if (rc)
             goto out;
     }
 out:
+    kafka_refill_clear(&refill);
     if (tl && tl->cnt)
         rd_kafka_assign(rk, NULL);
     if (tl)

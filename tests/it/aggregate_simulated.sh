@@ -20,9 +20,12 @@ db import sim.jsonl --json > imp.json 2> imp.err
 check_eq "import exit code" 0 "$?"
 check_eq "import: every line valid and delivered" "$(wc -l < sim.jsonl) 0 $(wc -l < sim.jsonl)" \
     "$(jq -r '"\(.valid) \(.rejected) \(.delivered)"' imp.json)"
-# small transactions, so that the figures below are exact across many commits
-aggregate_run agg.json -X docbus.aggregate.commit.messages=1500
+# small transactions, so that the figures below are exact across many commits; a small
+# prefetch queue, so that librdkafka's fetcher pauses on it again and again and the
+# aggregator must wake it (kafka_refill) for the input to keep coming
+aggregate_run agg.json -X docbus.aggregate.commit.messages=1500 -X queued.min.messages=300
 check_eq "aggregate exit code" 0 "$?"
+check_eq "aggregate: the paused fetcher was woken" true "$(jq -r '.fetcher_wakeups > 0' agg.json)"
 check_eq "aggregate: nothing rejected, no duplicates" "0 0" "$(jq -r '"\(.rejected) \(.duplicates)"' agg.json)"
 check_eq "aggregate: a transaction per 1,500 messages at least" true \
     "$(jq -r '.transactions >= ((.consumed + 1499) / 1500 | floor)' agg.json)"
