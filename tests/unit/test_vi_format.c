@@ -146,7 +146,6 @@ static void test_quarter_rejects_malformed(void **state)
 static void test_date_format_round_trips(void **state)
 {
     (void)state;
-    char buf[16], err[128];
     int32_t start, end, back;
     assert_int_equal(vn_date_parse("2000-01-01", &start, err, sizeof err), 0);
     assert_int_equal(vn_date_parse("2100-12-31", &end, err, sizeof err), 0);
@@ -167,7 +166,6 @@ static void test_quarter_parse_exact_shape(void **state)
     (void)state;
     const char *bad[] = {"", "2018", "2018-Q", "2018-Q0", "2018-Q5", "2018-Q12", "2018-q1",
                          " 2018-Q1", "+201-Q1", "1969-Q4", "2018-Q1 ", "2018/Q1", "20a8-Q1"};
-    char err[128];
     quarter_t q;
     assert_int_equal(quarter_parse("2018-Q1", &q, err, sizeof err), 0);
     assert_int_equal(q, 2018 * 4);
