@@ -340,26 +340,29 @@ void batch_signer_destroy(batch_signer_t *s)
 
 /* Verified batch signatures remembered: 1024 sets of 8, round-robin within a set. A
  * direct-mapped cache let two live batches of one slot evict each other on every message
- * (consumers read batches interleaved), which re-verified 5x the signatures needed. */
+ * (consumers read batches interleaved), which re-verified 5x the signatures needed. An
+ * entry holds the signature and the header bytes it signs, compared in full; the set
+ * and a per-way tag come from the signature's first ten bytes (an Ed25519 R, uniform),
+ * so no hash is computed per message and a lookup reads one line of tags. */
 #define VCACHE_WAYS 8
 #define VCACHE_SETS 1024
+#define VCACHE_HDR 256         /* longer headers (none are) are verified every time */
+
+typedef struct vsig {
+    uint16_t len;              /* header bytes; 0: empty */
+    uint8_t sig[64];
+    uint8_t hdr[VCACHE_HDR];
+} vsig_t;
 
 struct batch_verifier {
     trust_t *trust;
     EVP_MD_CTX *md_ctx;          /* signature verification */
-    EVP_MD_CTX *hash_ctx;        /* cache keys; a context used for verifying cannot hash */
-    EVP_MD *sha256;
     merkle_cache_t *nodes;  /* proven Merkle nodes of recent batches */
-    uint8_t (*cache)[32];   /* SHA-256(signed bytes || signature) of verified batches */
-    uint8_t *cache_used;
+    uint64_t *tags;         /* per entry: signature bytes 2..9 (0: empty) */
+    vsig_t *cache;          /* VCACHE_SETS * VCACHE_WAYS verified signatures */
     uint8_t *cache_next;    /* per set: the way to replace next */
     uint64_t sig_checks;    /* Ed25519 verifications done */
     uint8_t sigmsg[CTX_LEN + HEADER_MAX];
-    /* The batch verified last, as signed bytes and signature: consecutive messages are
-     * mostly from one batch, and comparing is cheaper than hashing a cache key. */
-    uint8_t last_msg[CTX_LEN + HEADER_MAX];
-    size_t last_len;           /* 0: none */
-    uint8_t last_sig[64];
     uint8_t leaf[32];          /* the Merkle leaf of the content checked last */
 };
 
@@ -370,14 +373,11 @@ batch_verifier_t *batch_verifier_new(trust_t *trust)
         return NULL;
     v->trust = trust;
     v->md_ctx = EVP_MD_CTX_new();
-    v->hash_ctx = EVP_MD_CTX_new();
-    v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    v->tags = calloc(VCACHE_SETS * VCACHE_WAYS, sizeof *v->tags);
     v->cache = calloc(VCACHE_SETS * VCACHE_WAYS, sizeof *v->cache);
-    v->cache_used = calloc(VCACHE_SETS * VCACHE_WAYS, 1);
     v->cache_next = calloc(VCACHE_SETS, 1);
     v->nodes = merkle_cache_new();
-    if (!v->md_ctx || !v->hash_ctx || !v->sha256 || !v->cache || !v->cache_used ||
-        !v->cache_next || !v->nodes) {
+    if (!v->md_ctx || !v->tags || !v->cache || !v->cache_next || !v->nodes) {
         batch_verifier_destroy(v);
         return NULL;
     }
@@ -395,9 +395,10 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
                          size_t errstr_size)
 {
     const batch_header_t *h = &p->header;
-    uint8_t leaf[32], ckey[32];
-    size_t msglen = 0;
-    unsigned set, slot;
+    uint8_t leaf[32];
+    size_t msglen = 0, hlen;
+    unsigned set;
+    uint64_t tag;
     EVP_PKEY *pub = NULL;
     char root[17];
     int rc = 0;
@@ -435,22 +436,15 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
                  (long long)h->batch_seq, h->producer);
         goto out;
     }
-    if (v->last_len == msglen && memcmp(v->last_sig, p->signature, sizeof v->last_sig) == 0 &&
-        memcmp(v->last_msg, v->sigmsg, msglen) == 0)
-        goto out;   /* the same batch as the message before: verified already */
-    if (!EVP_DigestInit_ex(v->hash_ctx, v->sha256, NULL) ||
-        !EVP_DigestUpdate(v->hash_ctx, v->sigmsg, msglen) ||
-        !EVP_DigestUpdate(v->hash_ctx, p->signature, sizeof p->signature) ||
-        !EVP_DigestFinal_ex(v->hash_ctx, ckey, NULL)) {
-        snprintf(errstr, errstr_size, "SHA-256 failed");
-        rc = DB_ERR_CRYPTO;
-        goto out;
-    }
-    set = ((unsigned)ckey[0] << 8 | ckey[1]) % VCACHE_SETS;
+    hlen = msglen - CTX_LEN;
+    set = ((unsigned)p->signature[0] << 8 | p->signature[1]) % VCACHE_SETS;
+    memcpy(&tag, p->signature + 2, sizeof tag);
     for (unsigned w = 0; w < VCACHE_WAYS; w++) {
-        slot = set * VCACHE_WAYS + w;
-        if (v->cache_used[slot] && CRYPTO_memcmp(v->cache[slot], ckey, 32) == 0)
-            goto remember;
+        const vsig_t *e = &v->cache[set * VCACHE_WAYS + w];
+        if (v->tags[set * VCACHE_WAYS + w] == tag && e->len == hlen &&
+            memcmp(e->sig, p->signature, sizeof e->sig) == 0 &&
+            memcmp(e->hdr, v->sigmsg + CTX_LEN, hlen) == 0)
+            goto out;   /* verified before */
     }
     /* A one-shot EdDSA context is re-initialised per batch; resetting it first keeps
      * no state from the previous batch (a colleague saw later batches fail without it;
@@ -466,14 +460,15 @@ int batch_verifier_check(batch_verifier_t *v, const content_t *c, const proof_t 
         rc = DB_ERR_BAD_SIGNATURE;
         goto out;
     }
-    slot = set * VCACHE_WAYS + v->cache_next[set];
-    v->cache_next[set] = (uint8_t)((v->cache_next[set] + 1) % VCACHE_WAYS);
-    memcpy(v->cache[slot], ckey, 32);
-    v->cache_used[slot] = 1;
-remember:
-    memcpy(v->last_msg, v->sigmsg, msglen);
-    memcpy(v->last_sig, p->signature, sizeof v->last_sig);
-    v->last_len = msglen;
+    if (hlen <= VCACHE_HDR) {
+        unsigned slot = set * VCACHE_WAYS + v->cache_next[set];
+        vsig_t *e = &v->cache[slot];
+        v->cache_next[set] = (uint8_t)((v->cache_next[set] + 1) % VCACHE_WAYS);
+        v->tags[slot] = tag;
+        e->len = (uint16_t)hlen;
+        memcpy(e->sig, p->signature, sizeof e->sig);
+        memcpy(e->hdr, v->sigmsg + CTX_LEN, hlen);
+    }
 out:
     return rc;
 }
@@ -493,11 +488,9 @@ void batch_verifier_destroy(batch_verifier_t *v)
     if (!v)
         return;
     EVP_MD_CTX_free(v->md_ctx);
-    EVP_MD_CTX_free(v->hash_ctx);
-    EVP_MD_free(v->sha256);
     merkle_cache_destroy(v->nodes);
+    free(v->tags);
     free(v->cache);
-    free(v->cache_used);
     free(v->cache_next);
     free(v);
 }

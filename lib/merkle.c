@@ -206,6 +206,8 @@ struct mtree {
 
 struct merkle_cache {
     struct mtree trees[MCACHE_SETS * MCACHE_WAYS];
+    uint64_t tags[MCACHE_SETS * MCACHE_WAYS];  /* root bytes 2..9 of each slot's tree, 0:
+                                                  empty; a set's tags share a cache line */
     uint8_t next[MCACHE_SETS];      /* the way a set replaces next */
     size_t bytes;                   /* node arrays allocated, all trees */
     uint64_t hashes;                /* node hashes computed by merkle_verify_cached */
@@ -244,10 +246,13 @@ static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH
     int levels = 0;
     if (count > MCACHE_MAX_LEAVES)
         return NULL;
+    uint64_t tag, *tags = &c->tags[set * MCACHE_WAYS];
+    memcpy(&tag, root + 2, sizeof tag);
     for (int w = 0; w < MCACHE_WAYS; w++) {
-        if (ways[w].count == count && memcmp(ways[w].root, root, MERKLE_HASH_LEN) == 0)
+        if (tags[w] == tag && ways[w].count == count &&
+            memcmp(ways[w].root, root, MERKLE_HASH_LEN) == 0)
             return &ways[w];
-        if (!t && ways[w].count == 0)
+        if (!t && tags[w] == 0)
             t = &ways[w];
     }
     if (!t)
@@ -279,6 +284,7 @@ static struct mtree *mtree_for(merkle_cache_t *c, const uint8_t root[MERKLE_HASH
     memset(t->known, 0, total);
     memcpy(t->root, root, MERKLE_HASH_LEN);
     t->count = count;
+    tags[t - ways] = tag;
     return t;
 }
 
@@ -302,11 +308,12 @@ int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN],
 {
     /* merkle_verify's walk (RFC 9162 2.1.3.2) with each node's position tracked; a
      * parent is taken from the cache when both children equal proven nodes and the
-     * parent is proven, else hashed. Every visited node is remembered once the walk
-     * ends at the root. */
+     * parent is proven, else hashed. The nodes not proven before are remembered once the
+     * walk ends at the root (rewriting known ones cost more than the walk itself). */
     uint8_t r[MERKLE_HASH_LEN], parents[MERKLE_MAX_PATH][MERKLE_HASH_LEN];
     struct mstep seen[2 * MERKLE_MAX_PATH + 1];
     struct mtree *t;
+    const uint8_t *known;
     uint64_t fn = index, sn;
     int level = 0, nseen = 0, rc;
     if (!c)
@@ -317,9 +324,11 @@ int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN],
     t = mtree_for(c, root, count);
     sn = count - 1;
     memcpy(r, leaf, MERKLE_HASH_LEN);
-    seen[nseen++] = (struct mstep){0, fn, leaf};
+    known = mtree_get(t, 0, fn);
+    if (!known || memcmp(known, r, MERKLE_HASH_LEN) != 0)
+        seen[nseen++] = (struct mstep){0, fn, leaf};
     for (int i = 0; i < path_len; i++) {
-        const uint8_t *left, *right, *known_parent;
+        const uint8_t *left, *right, *kr, *ks, *known_parent;
         uint64_t sib;
         if (sn == 0)
             return DB_ERR_BAD_PROOF;
@@ -336,25 +345,31 @@ int merkle_verify_cached(merkle_cache_t *c, const uint8_t leaf[MERKLE_HASH_LEN],
         sib = (fn & 1) ? fn - 1 : fn + 1;
         left = (fn & 1) ? path[i] : r;
         right = (fn & 1) ? r : path[i];
-        seen[nseen++] = (struct mstep){level, sib, path[i]};
-        const uint8_t *kr = mtree_get(t, level, fn), *ks = mtree_get(t, level, sib);
+        kr = mtree_get(t, level, fn);
+        ks = mtree_get(t, level, sib);
         known_parent = mtree_get(t, level + 1, fn >> 1);
         /* hashes of public data: a plain comparison is enough here */
-        if (kr && ks && known_parent && memcmp(kr, r, MERKLE_HASH_LEN) == 0 &&
-            memcmp(ks, path[i], MERKLE_HASH_LEN) == 0)
+        int r_known = kr && memcmp(kr, r, MERKLE_HASH_LEN) == 0;
+        int s_known = ks && memcmp(ks, path[i], MERKLE_HASH_LEN) == 0;
+        if (!s_known)
+            seen[nseen++] = (struct mstep){level, sib, path[i]};
+        if (r_known && s_known && known_parent) {
             memcpy(parents[i], known_parent, MERKLE_HASH_LEN);
-        else if ((rc = merkle_node(left, right, parents[i])))
-            return rc;
-        else
+        } else {
+            if ((rc = merkle_node(left, right, parents[i])))
+                return rc;
             c->hashes++;
+        }
         memcpy(r, parents[i], MERKLE_HASH_LEN);
         fn >>= 1;
         sn >>= 1;
         level++;
-        seen[nseen++] = (struct mstep){level, fn, parents[i]};
+        if (!(r_known && s_known && known_parent))
+            seen[nseen++] = (struct mstep){level, fn, parents[i]};
     }
     if (sn != 0 || CRYPTO_memcmp(r, root, MERKLE_HASH_LEN) != 0)
         return DB_ERR_BAD_PROOF;
+    /* the walk reached the root: every node on it is proven; remember the new ones */
     for (int k = 0; t && k < nseen; k++) {
         if (seen[k].level >= t->levels || seen[k].i >= t->width[seen[k].level])
             continue;
