@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "json_parse.h"
+#include "str.h"
 
 #define KEY_MAX (METRICS_ID_MAX + 16 + METRICS_SLOT_MAX + COUNTS_SRC_MAX)
 
@@ -486,7 +487,8 @@ static void text_put(text_t *t, const char *s, size_t n)
     if (t->failed)
         return;
     if (t->len + n + 1 > t->cap) {
-        size_t cap = (t->len + n + 1) * 2;
+        /* a record's text is ~150 bytes: one allocation, not five reallocs */
+        size_t cap = (t->len + n + 1) * 2 < 256 ? 256 : (t->len + n + 1) * 2;
         char *np = realloc(t->p, cap);
         if (!np) {
             t->failed = 1;
@@ -619,10 +621,17 @@ static char *rec_text(counts_t *c, rec_t *r)
         return text;
     }
     const char *head = r->json, *tail = r->json + r->json_tail;
-    size_t n = strlen(head) + strlen(tail) + 48;
-    if (!(text = malloc(n)))
+    char value[21], updated[21];
+    str_i64(value, r->value);
+    str_i64(updated, r->updated_at);
+    size_t hl = strlen(head), tl = strlen(tail), vl = strlen(value), ul = strlen(updated);
+    if (!(text = malloc(hl + vl + tl + ul + 2)))
         return NULL;
-    snprintf(text, n, "%s%" PRId64 "%s%" PRId64 "}", head, r->value, tail, r->updated_at);
+    memcpy(text, head, hl);
+    memcpy(text + hl, value, vl);
+    memcpy(text + hl + vl, tail, tl);
+    memcpy(text + hl + vl + tl, updated, ul);
+    memcpy(text + hl + vl + tl + ul, "}", 2);
     return text;
 }
 
