@@ -23,6 +23,7 @@
 #include "record.h"
 #include "seen.h"
 #include "verify.h"
+#include "verify_pipe.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -35,6 +36,7 @@ static void on_signal(int sig)
 struct agg {
     db_config_t *cfg;
     rd_kafka_t *consumer, *producer;
+    verify_pipe_t *pipe;         /* verifies input messages on a second thread */
     kafka_refill_t refill;       /* wakes the consumer's fetcher when its queue drained */
     verifier_t *verifier;
     metrics_t *metrics;
@@ -157,7 +159,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
     } else {
         /* Losing partitions: drop the open transaction whole, so the next owner
-         * recounts from the last committed offsets and never sees half our work. */
+         * recounts from the last committed offsets and never sees half our work; the
+         * messages still being verified go with it. */
+        verify_pipe_discard(a->pipe);
         if (a->in_txn && abort_txn(a, a->fatal, sizeof a->fatal))
             a->producer_broken = 1;
         rd_kafka_assign(rk, NULL);
@@ -195,37 +199,42 @@ static int on_fact(const metrics_fact_t *f, void *opaque)
     return counts_apply(a->counts, a->metrics, f, a->src, a->now, errstr, sizeof errstr);
 }
 
-/* Verifies and counts one input message (inside the open transaction). */
-static int process(struct agg *a, const rd_kafka_message_t *m)
+static void release_message(void *m)
 {
-    verified_t v;
+    rd_kafka_message_destroy(m);
+}
+
+/* Counts one input message, verified by the pipe (inside the open transaction). */
+static int process(struct agg *a, verify_slot_t *s)
+{
+    const rd_kafka_message_t *m = s->owner;
+    const verified_t *vp = &s->v;
     char errstr[512];
     int rc;
     a->consumed++;
-    rc = verifier_check(a->verifier, m->payload, m->len, &v, errstr, sizeof errstr);
-    if (rc) {
-        reject(a, m, rc, errstr, NULL);
+    if (s->rc) {
+        reject(a, m, s->rc, s->errstr, NULL);
         return 0;
     }
-    if (!record_counted_copy(a->prefix, rd_kafka_topic_name(m->rkt), v.content.body_type, v.body)) {
+    if (!record_counted_copy(a->prefix, rd_kafka_topic_name(m->rkt), vp->content.body_type, vp->body)) {
         a->not_counted_copies++;
         return 0;
     }
-    if (idset_has(a->seen, v.content.msg_id)) {
+    if (idset_has(a->seen, vp->content.msg_id)) {
         a->duplicates++;
         return 0;
     }
     snprintf(a->src, sizeof a->src, "%s:%d", rd_kafka_topic_name(m->rkt), (int)m->partition);
     /* metrics_eval checks the whole body before the first fact, so a message with an
      * impossible value is rejected whole, never counted in part. */
-    rc = metrics_eval(a->metrics, v.content.body_type, v.body, on_fact, a, errstr, sizeof errstr);
+    rc = metrics_eval(a->metrics, vp->content.body_type, vp->body, on_fact, a, errstr, sizeof errstr);
     if (rc == DB_ERR_INVALID) {
-        reject(a, m, rc, errstr, v.content.producer);
+        reject(a, m, rc, errstr, vp->content.producer);
         return 0;
     }
     if (rc)
         return rc;
-    if (idset_add(a->seen, v.content.msg_id) < 0)
+    if (idset_add(a->seen, vp->content.msg_id) < 0)
         return DB_ERR_NOMEM;
     if (a->seen_n == a->seen_cap) {
         void *grown = realloc(a->seen_new, (a->seen_cap + SEEN_IDS_MAX) * sizeof *a->seen_new);
@@ -234,8 +243,31 @@ static int process(struct agg *a, const rd_kafka_message_t *m)
         a->seen_new = grown;
         a->seen_cap += SEEN_IDS_MAX;
     }
-    memcpy(a->seen_new[a->seen_n++], v.content.msg_id, 16);
+    memcpy(a->seen_new[a->seen_n++], vp->content.msg_id, 16);
     a->counted++;
+    return 0;
+}
+
+enum { PROVEN_READY, PROVEN_ONE, PROVEN_ALL };
+
+/* Counts the messages the pipe has proven, in input order: those ready (PROVEN_READY),
+ * at least the oldest (PROVEN_ONE, waiting for it), or every one in the pipe
+ * (PROVEN_ALL). *txn_msgs grows by the messages counted. Returns 0 or an exit code. */
+static int count_proven(struct agg *a, int how, int64_t *txn_msgs)
+{
+    verify_slot_t *s;
+    int wait = how != PROVEN_READY;
+    while ((s = verify_pipe_pop(a->pipe, wait)) != NULL) {
+        int rc = process(a, s);
+        verify_pipe_done(a->pipe);
+        if (rc) {
+            cli_err("aggregate", "counting failed (out of memory?)");
+            return EXIT_FAIL;
+        }
+        (*txn_msgs)++;
+        if (how == PROVEN_ONE)
+            wait = 0;
+    }
     return 0;
 }
 
@@ -444,6 +476,10 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->verifier = verifier_new_cfg(a->cfg, errstr, errstr_size);
     if (!a->verifier)
         return EXIT_CONFIG;
+    if (!(a->pipe = verify_pipe_new(a->verifier, release_message))) {
+        snprintf(errstr, errstr_size, "cannot start the verifying thread (out of memory?)");
+        return EXIT_FAIL;
+    }
     a->seen = idset_new();
     if (!a->seen)
         return EXIT_FAIL;
@@ -553,7 +589,10 @@ int cmd_aggregate(int argc, char **argv)
     }
 
     while (!stop_requested) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, 100);
+        /* with messages in the pipe, do not sleep in poll: count them as they are proven */
+        size_t pending = verify_pipe_in_flight(a.pipe);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, pending ? 0 : 100);
+        int got = m != NULL;
         a.now = now_ms();
         if (a.need_rebuild < 0) {
             cli_err("aggregate", "rebuilding state from Kafka failed: %s", a.fatal);
@@ -575,6 +614,7 @@ int cmd_aggregate(int argc, char **argv)
                 rd_kafka_message_destroy(m);
                 m = NULL;
             }
+            verify_pipe_discard(a.pipe);
             if (rebuild_state_retrying(&a, errstr, sizeof errstr) || rewind_to_committed(&a, errstr, sizeof errstr)) {
                 cli_err("aggregate", "recovering after an aborted transaction failed: %s", errstr);
                 rc = EXIT_BROKER;
@@ -597,14 +637,11 @@ int cmd_aggregate(int argc, char **argv)
                 txn_start = a.now;
                 txn_msgs = 0;
             }
-            if (process(&a, m)) {
-                cli_err("aggregate", "counting failed (out of memory?)");
-                rd_kafka_message_destroy(m);
-                rc = EXIT_FAIL;
-                goto out;
-            }
-            txn_msgs++;
             kafka_refill_note(&a.refill, m);
+            if (verify_pipe_full(a.pipe) && (rc = count_proven(&a, PROVEN_ONE, &txn_msgs)))
+                goto out;
+            verify_pipe_push(a.pipe, m->payload, m->len, m);   /* the pipe owns m now */
+            m = NULL;
         } else if (m && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             if (kafka_classify(m->err) == KAFKA_FAIL_AUTH) {
                 cli_err("aggregate", "%s", rd_kafka_message_errstr(m));
@@ -617,12 +654,20 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (m)
             rd_kafka_message_destroy(m);
+        /* count what the pipe has proven; all of it when the input has nothing new */
+        if ((rc = count_proven(&a, got ? PROVEN_READY : PROVEN_ALL, &txn_msgs)))
+            goto out;
         /* --until-caught-up: input idle for one poll means the end may be reached;
          * commit now and ask, rather than at the next transaction or progress tick. */
-        idle = a.until_caught_up && !m;
+        idle = a.until_caught_up && !got;
         if (a.in_txn && (txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
-            int r = commit_txn(&a, errstr, sizeof errstr);
+            int r;
+            /* the offsets committed are the consumer's positions: every message polled
+             * so far must be counted first */
+            if ((rc = count_proven(&a, PROVEN_ALL, &txn_msgs)))
+                goto out;
+            r = commit_txn(&a, errstr, sizeof errstr);
             a.in_txn = 0;
             if (r < 0) {
                 cli_err("aggregate", "transaction failed fatally: %s", errstr);
@@ -680,6 +725,7 @@ out:
     }
     if (a.producer)
         rd_kafka_destroy(a.producer);
+    verify_pipe_destroy(a.pipe);   /* before the verifier its thread uses */
     verifier_destroy(a.verifier);
     metrics_destroy(a.metrics);
     counts_destroy(a.counts);

@@ -134,6 +134,12 @@ verifier_t *verifier_new_cfg(const struct db_config *cfg, char *errstr, size_t e
 int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *out,
                    char *errstr, size_t errstr_size)
 {
+    return verifier_check_into(v, v->bodies, buf, len, out, errstr, errstr_size);
+}
+
+int verifier_check_into(verifier_t *v, body_decoder_t *bodies, const uint8_t *buf, size_t len,
+                        verified_t *out, char *errstr, size_t errstr_size)
+{
     int rc = envelope_read(buf, len, &out->content, &out->proof, &out->content_avro,
                            &out->content_len, errstr, errstr_size);
     if (rc)
@@ -164,7 +170,7 @@ int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *ou
             return name ? DB_ERR_BAD_CONTENT : DB_ERR_UNKNOWN_SCHEMA;
         }
     }
-    return body_decoder_read(v->bodies, out->content.body_fingerprint, out->content.body,
+    return body_decoder_read(bodies, out->content.body_fingerprint, out->content.body,
                              out->content.body_len, &out->body, errstr, errstr_size);
 }
 

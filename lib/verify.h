@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
 #include "envelope.h"
 #include "trust.h"
 
@@ -44,6 +45,11 @@ verifier_t *verifier_new_trust(trust_t *trust, char *errstr, size_t errstr_size)
  * Signature checks are cached per batch, so a batch costs one Ed25519 verification. */
 int verifier_check(verifier_t *v, const uint8_t *buf, size_t len, verified_t *out,
                    char *errstr, size_t errstr_size);
+
+/* verifier_check with the body decoded by bodies (out->body is valid until the next
+ * read on bodies): a pipeline keeps several verified messages alive at once. */
+int verifier_check_into(verifier_t *v, body_decoder_t *bodies, const uint8_t *buf, size_t len,
+                        verified_t *out, char *errstr, size_t errstr_size);
 
 /* Frees v; NULL is allowed. */
 void verifier_destroy(verifier_t *v);
