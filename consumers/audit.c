@@ -19,6 +19,7 @@
 #include "evidence.h"
 #include "kafka.h"
 #include "kafka_refill.h"
+#include "verify_pipe.h"
 #include "metrics.h"
 #include "pki.h"
 #include "quarter.h"
@@ -269,6 +270,40 @@ static void fill_msg(audit_msg_t *am, const rd_kafka_message_t *m)
     am->len = m->payload ? m->len : 0;
 }
 
+static void release_message(void *m)
+{
+    rd_kafka_message_destroy(m);
+}
+
+enum { PROVEN_READY, PROVEN_ONE, PROVEN_ALL };
+
+/* Audits the messages the pipe has proven, in read order: those ready (PROVEN_READY), at
+ * least the oldest (PROVEN_ONE, waiting for it), or every one in the pipe (PROVEN_ALL).
+ * *n counts them. Returns 0 or an exit code (r->errstr says why). */
+static int audit_proven(struct run *r, verify_pipe_t *pipe, int how, uint64_t *n)
+{
+    verify_slot_t *s;
+    int wait = how != PROVEN_READY;
+    while ((s = verify_pipe_pop(pipe, wait)) != NULL) {
+        audit_msg_t am;
+        int rc = 0;
+        fill_msg(&am, s->owner);
+        if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v)) {
+            snprintf(r->errstr, sizeof r->errstr, "out of memory");
+            rc = EXIT_FAIL;
+        }
+        if (!rc)
+            rc = export_record(r, EVIDENCE_MESSAGE, &am);
+        verify_pipe_done(pipe);
+        if (rc)
+            return rc;
+        (*n)++;
+        if (how == PROVEN_ONE)
+            wait = 0;
+    }
+    return 0;
+}
+
 /* Reads every planned partition from start to end. kind MESSAGE feeds the audit,
  * COUNT the committed counts. Returns 0 or an exit code. */
 static int read_parts(struct run *r, evidence_kind_t kind)
@@ -279,6 +314,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
     int64_t last_progress = 0, last_msg = now_ms();
     uint64_t n = 0;
     kafka_refill_t refill = {0};
+    verify_pipe_t *pipe = NULL;   /* messages are verified on a second thread */
     for (size_t i = 0; i < r->nparts; i++)
         if (!r->parts[i].done) {
             rd_kafka_topic_partition_list_add(tl, r->parts[i].topic, r->parts[i].partition)->offset =
@@ -293,16 +329,29 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         goto out;
     }
     kafka_refill_init(&refill, r->rk);
+    if (kind == EVIDENCE_MESSAGE &&
+        !(pipe = verify_pipe_new(audit_verifier(r->audit), release_message))) {
+        snprintf(r->errstr, sizeof r->errstr, "cannot start the verifying thread (out of memory?)");
+        rc = EXIT_FAIL;
+        goto out;
+    }
     while (remaining > 0) {
-        rd_kafka_message_t *m;
+        rd_kafka_message_t *m, *pushed = NULL;
         struct part *pp;
         if (stop_requested) {
             snprintf(r->errstr, sizeof r->errstr, "interrupted: the audit is incomplete");
             rc = EXIT_FAIL;
             goto out;
         }
-        m = rd_kafka_consumer_poll(r->rk, 200);
+        /* with messages in the pipe, do not sleep in poll: audit them as they are proven */
+        int pending = pipe && verify_pipe_in_flight(pipe) > 0;
+        m = rd_kafka_consumer_poll(r->rk, pending ? 0 : 200);
         int64_t now = now_ms();
+        if (!m && pending) {
+            if ((rc = audit_proven(r, pipe, PROVEN_ALL, &n)))
+                goto out;
+            continue;
+        }
         if (!m) {
             if (now - last_msg > STALL_MS) {
                 snprintf(r->errstr, sizeof r->errstr, "no progress for %d s with %zu partitions "
@@ -335,23 +384,24 @@ static int read_parts(struct run *r, evidence_kind_t kind)
             if (r->verbose > 0)
                 cli_err(r->cmd, "consumer: %s (retrying)", rd_kafka_message_errstr(m));
         } else if (pp && !pp->done) {
-            if (m->offset < pp->end) {
-                audit_msg_t am;
-                fill_msg(&am, m);
-                if (kind == EVIDENCE_MESSAGE) {
-                    if (audit_message(r->audit, &am)) {
-                        snprintf(r->errstr, sizeof r->errstr, "out of memory");
-                        rc = EXIT_FAIL;
-                    }
-                } else {
-                    char err[512];
-                    /* a record that does not load is a difference, recorded by the core */
-                    if (audit_committed_record(r->audit, m->partition, m->key, m->key_len,
-                                               m->payload, m->payload ? m->len : 0, err,
-                                               sizeof err) == DB_ERR_NOMEM)
-                        rc = EXIT_FAIL;
-                    r->count_records++;
+            if (m->offset < pp->end && kind == EVIDENCE_MESSAGE) {
+                kafka_refill_note(&refill, m);
+                if (verify_pipe_full(pipe) && (rc = audit_proven(r, pipe, PROVEN_ONE, &n))) {
+                    rd_kafka_message_destroy(m);
+                    goto out;
                 }
+                verify_pipe_push(pipe, m->payload, m->payload ? m->len : 0, m);
+                pushed = m;   /* the pipe owns it now */
+            } else if (m->offset < pp->end) {
+                audit_msg_t am;
+                char err[512];
+                fill_msg(&am, m);
+                /* a record that does not load is a difference, recorded by the core */
+                if (audit_committed_record(r->audit, m->partition, m->key, m->key_len,
+                                           m->payload, m->payload ? m->len : 0, err,
+                                           sizeof err) == DB_ERR_NOMEM)
+                    rc = EXIT_FAIL;
+                r->count_records++;
                 if (!rc)
                     rc = export_record(r, kind, &am);
                 if (rc) {
@@ -366,7 +416,10 @@ static int read_parts(struct run *r, evidence_kind_t kind)
                 remaining--;
             }
         }
-        rd_kafka_message_destroy(m);
+        if (m != pushed)
+            rd_kafka_message_destroy(m);
+        if (pipe && (rc = audit_proven(r, pipe, remaining ? PROVEN_READY : PROVEN_ALL, &n)))
+            goto out;
         if ((show || (r->verbose > 0 && kind == EVIDENCE_MESSAGE)) && now - last_progress >= 1000) {
             last_progress = now;
             /* a terminal gets one line rewritten, a log (-v) a line per second */
@@ -378,6 +431,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
 out:
     if (show)
         fputc('\n', stderr);
+    verify_pipe_destroy(pipe);   /* what is left in it was not audited: only on failure */
     kafka_refill_clear(&refill);
     rd_kafka_assign(r->rk, NULL);
     rd_kafka_topic_partition_list_destroy(tl);

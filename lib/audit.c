@@ -541,7 +541,22 @@ static void note_batch(audit_t *a, const audit_msg_t *msg, const verified_t *v)
 int audit_message(audit_t *a, const audit_msg_t *msg)
 {
     verified_t v;
-    char errstr[512], loc[300], stream[300];
+    char errstr[512] = "";
+    int rc = 0;
+    if (msg->value)
+        rc = verifier_check(a->verifier, msg->value, msg->len, &v, errstr, sizeof errstr);
+    return audit_message_verified(a, msg, rc, errstr, &v);
+}
+
+verifier_t *audit_verifier(audit_t *a)
+{
+    return a->verifier;
+}
+
+int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const char *errstr,
+                           const verified_t *v)
+{
+    char loc[300], stream[300];
     uint8_t leaf[32], key[32], body_hash[32];
     int rc, same_topic_dup = 0, replayed = 0, created;
     int64_t first_ts = -1;
@@ -554,9 +569,8 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
                     NULL, "record has no value (a tombstone in a message topic)");
         goto out;
     }
-    rc = verifier_check(a->verifier, msg->value, msg->len, &v, errstr, sizeof errstr);
-    if (rc) {
-        record_failed(a, msg, rc, errstr);
+    if (vrc) {
+        record_failed(a, msg, vrc, errstr);
         goto out;
     }
     a->verified++;
@@ -572,7 +586,7 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
 
     /* Copies of one signed content in one topic: the leaf names the content, the topic
      * hash is folded in so each topic has its own first copy. */
-    memcpy(leaf, v.leaf, 32);   /* proven by verifier_check */
+    memcpy(leaf, v->leaf, 32);   /* proven by verifier_check */
     memcpy(key, leaf, 32);
     uint64_t th = fnv64(msg->topic);
     for (int i = 0; i < 8; i++)
@@ -588,37 +602,37 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
 
     /* The same msg_id under another seq is a re-send of the same record: benign with the
      * same body, a conflict with another one. */
-    if ((rc = merkle_sha256(v.content.body, v.content.body_len, body_hash)))
+    if ((rc = merkle_sha256(v->content.body, v->content.body_len, body_hash)))
         return rc;
     memset(key, 0, 32);
-    memcpy(key, v.content.msg_id, 16);
+    memcpy(key, v->content.msg_id, 16);
     if (!(s = kmap_upsert(&a->ids, key, &created)))
         return DB_ERR_NOMEM;
     if (created) {
-        s->a = v.content.seq;
+        s->a = v->content.seq;
         memcpy(s->aux, body_hash, 16);
     } else {
-        if (s->a != v.content.seq) {
+        if (s->a != v->content.seq) {
             if (!memcmp(s->aux, body_hash, 16))
                 a->benign_resends++;
             else
                 add_finding(a, AUDIT_CONFLICTING_RESEND, msg->topic, msg->partition, msg->offset,
-                            v.content.producer, v.content.seq, v.content.seq,
-                            v.proof.header.batch_seq, NULL,
+                            v->content.producer, v->content.seq, v->content.seq,
+                            v->proof.header.batch_seq, NULL,
                             "message id already signed by %s as seq %lld with a different body; "
                             "the aggregator counts only the first version",
-                            v.content.producer, (long long)s->a);
+                            v->content.producer, (long long)s->a);
         }
     }
 
     memset(&it, 0, sizeof it);
-    it.producer = v.content.producer;
-    it.seq = v.content.seq;
-    it.msg_id = v.content.msg_id;
+    it.producer = v->content.producer;
+    it.seq = v->content.seq;
+    it.msg_id = v->content.msg_id;
     it.content_hash = leaf;
-    it.batch_seq = v.proof.header.batch_seq;
-    it.prev_root = v.proof.header.prev_root;
-    it.root = v.proof.header.root;
+    it.batch_seq = v->proof.header.batch_seq;
+    it.prev_root = v->proof.header.prev_root;
+    it.root = v->proof.header.root;
     it.location = loc;
     it.stream = stream;
     a->ncur = 0;
@@ -632,29 +646,29 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
         if (msg->timestamp >= 0 && first_ts >= 0 && msg->timestamp - first_ts > a->replay_ms) {
             replayed = 1;
             add_finding(a, AUDIT_REPLAYED, msg->topic, msg->partition, msg->offset,
-                        v.content.producer, v.content.seq, v.content.seq, it.batch_seq, NULL,
+                        v->content.producer, v->content.seq, v->content.seq, it.batch_seq, NULL,
                         "%s seq %lld produced again %.1f s after its first copy in %s "
-                        "(replay window %.0f s)", v.content.producer, (long long)v.content.seq,
+                        "(replay window %.0f s)", v->content.producer, (long long)v->content.seq,
                         (msg->timestamp - first_ts) / 1000.0, msg->topic, a->replay_ms / 1000.0);
         } else if (had_reorder) {
             replayed = 1;
             add_finding(a, AUDIT_REPLAYED, msg->topic, msg->partition, msg->offset,
-                        v.content.producer, v.content.seq, v.content.seq, it.batch_seq, NULL,
+                        v->content.producer, v->content.seq, v->content.seq, it.batch_seq, NULL,
                         "%s seq %lld (batch %lld) produced again after later batches of its "
-                        "producer in %s", v.content.producer, (long long)v.content.seq,
+                        "producer in %s", v->content.producer, (long long)v->content.seq,
                         (long long)it.batch_seq, stream);
         } else {
             a->benign_resends++;
         }
     }
     if (!replayed && msg->timestamp >= 0 &&
-        msg->timestamp - v.proof.header.created_at > a->replay_ms) {
+        msg->timestamp - v->proof.header.created_at > a->replay_ms) {
         replayed = 1;
-        add_finding(a, AUDIT_REPLAYED, msg->topic, msg->partition, msg->offset, v.content.producer,
-                    v.content.seq, v.content.seq, it.batch_seq, NULL,
+        add_finding(a, AUDIT_REPLAYED, msg->topic, msg->partition, msg->offset, v->content.producer,
+                    v->content.seq, v->content.seq, it.batch_seq, NULL,
                     "%s seq %lld produced %.1f s after its batch was signed (replay window %.0f s)",
-                    v.content.producer, (long long)v.content.seq,
-                    (msg->timestamp - v.proof.header.created_at) / 1000.0, a->replay_ms / 1000.0);
+                    v->content.producer, (long long)v->content.seq,
+                    (msg->timestamp - v->proof.header.created_at) / 1000.0, a->replay_ms / 1000.0);
     }
     for (int i = 0; i < a->ncur; i++) {
         cur_finding_t *c = &a->cur[i];
@@ -673,11 +687,11 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
               : c->kind == CONT_CHAIN_BREAK ? AUDIT_CHAIN_BREAK
                                             : AUDIT_REORDERED;
         parse_loc(c->location, topic, sizeof topic, &part, &off);
-        add_finding(a, cls, topic, part, off, v.content.producer, c->seq, c->seq, c->batch_seq,
+        add_finding(a, cls, topic, part, off, v->content.producer, c->seq, c->seq, c->batch_seq,
                     c->other, "%s", c->detail);
     }
-    note_batch(a, msg, &v);
-    if ((rc = count_message(a, msg, &v)))
+    note_batch(a, msg, v);
+    if ((rc = count_message(a, msg, v)))
         return rc;
 out:
     return a->oom ? DB_ERR_NOMEM : 0;

@@ -14,6 +14,7 @@
 #include "envelope.h"
 #include "metrics.h"
 #include "trust.h"
+#include "verify.h"
 
 #define AUDIT_TIME_OPEN_START INT64_MIN  /* from_ms of an audit over the whole history */
 #define AUDIT_TIME_OPEN_END INT64_MAX    /* to_ms of an audit with no end */
@@ -93,6 +94,15 @@ audit_t *audit_new(trust_t *trust, const metrics_t *m, const audit_opts_t *o, ch
  * its batch was signed is a replay too. Findings are recorded, not returned: returns 0
  * or DB_ERR_NOMEM. */
 int audit_message(audit_t *a, const audit_msg_t *msg);
+
+/* audit_message for a record already put through the verifier of audit_verifier(a)
+ * (elsewhere, e.g. on a verify_pipe): vrc and errstr are its verdict, v its result. */
+int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const char *errstr,
+                           const verified_t *v);
+
+/* The verifier audit_message uses; while records go through audit_message_verified, no
+ * other thread may use it at the same time as the one verifying them. */
+verifier_t *audit_verifier(audit_t *a);
 
 /* Closes the message phase: reports missing seqs and batches. Call once, after the last
  * audit_message. 0 or DB_ERR_NOMEM. */
