@@ -1,10 +1,15 @@
 /* verify_pipe.c - a ring of slots between the consumer's thread and one verifying thread.
  * Counters only grow: the consumer pushes at head and releases at tail, the verifier
  * proves up to verified; slot i lives at i % DEPTH. Each slot decodes its body with a
- * decoder of its own, so DEPTH verified bodies can be alive at once. */
+ * decoder of its own, so DEPTH verified bodies can be alive at once. head and verified
+ * are atomics (a mutex per message was a tenth of the consumer's thread); the mutex and
+ * conditions serve only a side that sleeps: it raises its flag, then looks at the
+ * counter again, and the other side signals when it sees the flag after moving the
+ * counter (sequentially consistent, so one of the two sees the other). */
 #include "verify_pipe.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -15,9 +20,10 @@ struct verify_pipe {
     verify_release_fn *release;
     verify_slot_t slots[DEPTH];
     body_decoder_t *bodies[DEPTH];
-    uint64_t head, verified, tail;   /* pushed, proven, released */
-    int stop;
-    int worker_waits, taker_waits;   /* a side sleeps on work / proved */
+    _Atomic uint64_t head, verified; /* pushed, proven */
+    uint64_t tail;                   /* released (the consumer's thread only) */
+    atomic_int stop;
+    atomic_int worker_waits, taker_waits;   /* a side sleeps on work / proved */
     pthread_mutex_t mu;
     pthread_cond_t work, proved;
     pthread_t thread;
@@ -28,26 +34,29 @@ struct verify_pipe {
 static void *verify_main(void *arg)
 {
     verify_pipe_t *p = arg;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->verified == p->head && !p->stop) {
-            p->worker_waits = 1;
-            pthread_cond_wait(&p->work, &p->mu);
-            p->worker_waits = 0;
+        uint64_t i = atomic_load(&p->verified);
+        if (i == atomic_load(&p->head)) {
+            if (atomic_load(&p->stop))
+                break;   /* stopping, and nothing is left */
+            pthread_mutex_lock(&p->mu);
+            atomic_store(&p->worker_waits, 1);
+            while (atomic_load(&p->head) == i && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->work, &p->mu);
+            atomic_store(&p->worker_waits, 0);
+            pthread_mutex_unlock(&p->mu);
+            continue;
         }
-        if (p->verified == p->head)
-            break;   /* stopping, and nothing is left */
-        uint64_t i = p->verified;
-        pthread_mutex_unlock(&p->mu);
         verify_slot_t *s = &p->slots[i % DEPTH];
         s->rc = verifier_check_into(p->verifier, p->bodies[i % DEPTH], s->buf, s->len, &s->v,
                                     s->errstr, sizeof s->errstr);
-        pthread_mutex_lock(&p->mu);
-        p->verified = i + 1;
-        if (p->taker_waits)
+        atomic_store(&p->verified, i + 1);
+        if (atomic_load(&p->taker_waits)) {
+            pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->proved);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -75,42 +84,44 @@ fail:
 
 int verify_pipe_full(const verify_pipe_t *p)
 {
-    return p->head - p->tail == DEPTH;
+    return atomic_load_explicit(&p->head, memory_order_relaxed) - p->tail == DEPTH;
 }
 
 size_t verify_pipe_in_flight(const verify_pipe_t *p)
 {
-    return (size_t)(p->head - p->tail);
+    return (size_t)(atomic_load_explicit(&p->head, memory_order_relaxed) - p->tail);
 }
 
 void verify_pipe_push(verify_pipe_t *p, const uint8_t *buf, size_t len, void *owner)
 {
-    verify_slot_t *s = &p->slots[p->head % DEPTH];
+    uint64_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
+    verify_slot_t *s = &p->slots[h % DEPTH];
     s->owner = owner;
     s->buf = buf;
     s->len = len;
-    pthread_mutex_lock(&p->mu);
-    p->head++;
-    if (p->worker_waits)
+    atomic_store(&p->head, h + 1);
+    if (atomic_load(&p->worker_waits)) {
+        pthread_mutex_lock(&p->mu);
         pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 verify_slot_t *verify_pipe_pop(verify_pipe_t *p, int wait)
 {
-    verify_slot_t *s = NULL;
-    if (p->tail == p->head)
+    if (p->tail == atomic_load_explicit(&p->head, memory_order_relaxed))
+        return NULL;
+    if (p->tail < atomic_load(&p->verified))
+        return &p->slots[p->tail % DEPTH];
+    if (!wait)
         return NULL;
     pthread_mutex_lock(&p->mu);
-    while (p->tail == p->verified && wait) {
-        p->taker_waits = 1;
+    atomic_store(&p->taker_waits, 1);
+    while (atomic_load(&p->verified) == p->tail)
         pthread_cond_wait(&p->proved, &p->mu);
-        p->taker_waits = 0;
-    }
-    if (p->tail < p->verified)
-        s = &p->slots[p->tail % DEPTH];
+    atomic_store(&p->taker_waits, 0);
     pthread_mutex_unlock(&p->mu);
-    return s;
+    return &p->slots[p->tail % DEPTH];
 }
 
 void verify_pipe_done(verify_pipe_t *p)
@@ -133,7 +144,7 @@ void verify_pipe_destroy(verify_pipe_t *p)
         return;
     if (p->started) {
         pthread_mutex_lock(&p->mu);
-        p->stop = 1;
+        atomic_store(&p->stop, 1);
         pthread_cond_signal(&p->work);
         pthread_mutex_unlock(&p->mu);
         pthread_join(p->thread, NULL);
