@@ -1,6 +1,7 @@
 /* quarter.c - Vietnam civil time (UTC+7, no daylight saving) and calendar quarters. */
 #include "quarter.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,38 @@ static int days_in_month(int y, unsigned m)
     return m == 2 ? 28 + leap : dm[m - 1];
 }
 
+/* First day of every quarter from 1970-Q1 to 2199-Q4: quarter_of_days runs for every
+ * fact counted (1.3 M in a bench aggregate), where the civil-date conversion was a sixth
+ * of metric evaluation. */
+#define QTABLE_FIRST (1970 * 4)
+#define QTABLE_N (230 * 4)
+static int32_t qtable[QTABLE_N + 1];
+static pthread_once_t qtable_once = PTHREAD_ONCE_INIT;
+
+static void qtable_fill(void)
+{
+    for (int i = 0; i <= QTABLE_N; i++) {
+        int q = QTABLE_FIRST + i;
+        qtable[i] = (int32_t)days_from_civil(q / 4, (unsigned)(q % 4) * 3 + 1, 1);
+    }
+}
+
 quarter_t quarter_of_days(int32_t days)
 {
     int y;
     unsigned m, d;
+    pthread_once(&qtable_once, qtable_fill);
+    if (days >= qtable[0] && days < qtable[QTABLE_N]) {
+        /* 1461 days make 16 quarters: the estimate is off by at most one */
+        int i = (int)((int64_t)(days - qtable[0]) * 16 / 1461);
+        if (i >= QTABLE_N)
+            i = QTABLE_N - 1;
+        while (i > 0 && qtable[i] > days)
+            i--;
+        while (i + 1 < QTABLE_N && qtable[i + 1] <= days)
+            i++;
+        return (quarter_t)(QTABLE_FIRST + i);
+    }
     civil_from_days(days, &y, &m, &d);
     return (quarter_t)(y * 4 + (int)(m - 1) / 3);
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -160,6 +161,24 @@ static void test_date_format_round_trips(void **state)
     assert_string_equal(vn_date_format(17622, buf, 5), "2018");
 }
 
+/* quarter_of_days takes most days from a table of quarter starts: every day from 1900 to
+ * 2300 (both sides of the table's 1970-2199 and all its edges) lands in the quarter of
+ * its calendar month. */
+static void test_quarter_of_days_matches_calendar(void **state)
+{
+    (void)state;
+    int32_t from = -25567, to = 120894;   /* 1900-01-01 .. 2300-12-31 */
+    assert_string_equal(vn_date_format(from, buf, sizeof buf), "1900-01-01");
+    assert_string_equal(vn_date_format(to, buf, sizeof buf), "2300-12-31");
+    for (int32_t d = from; d <= to; d++) {
+        vn_date_format(d, buf, sizeof buf);
+        int y = atoi(buf), m = atoi(buf + 5);
+        if (quarter_of_days(d) != y * 4 + (m - 1) / 3)
+            fail_msg("day %d (%s): quarter %d, want %d", (int)d, buf, (int)quarter_of_days(d),
+                     y * 4 + (m - 1) / 3);
+    }
+}
+
 /* quarter_parse reads exactly YYYY-QN (1970 on), by hand since it runs per record. */
 static void test_quarter_parse_exact_shape(void **state)
 {
@@ -196,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_quarter_in_roman_numerals),
         cmocka_unit_test(test_quarter_rejects_malformed),
         cmocka_unit_test(test_date_format_round_trips),
+        cmocka_unit_test(test_quarter_of_days_matches_calendar),
         cmocka_unit_test(test_quarter_parse_exact_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
