@@ -36,7 +36,9 @@ typedef struct rec {
 struct counts {
     rec_t *recs;
     size_t n, cap;
-    uint32_t *index;      /* 0 empty, else record index + 1 */
+    uint64_t *index;      /* 0 empty, else slot_of(hash, record index): the hash's high
+                             half beside the index, so a probe reads a record only when
+                             they match (an aggregate probes ~1.3 M times) */
     size_t icap;          /* power of two */
     uint32_t *dirty;      /* record indexes, in first-change order */
     size_t ndirty, dcap;
@@ -113,17 +115,30 @@ size_t counts_size(const counts_t *c)
     return c->n;
 }
 
+/* An index slot for record ri of hash h; slot_rec gives ri back. */
+static uint64_t slot_of(uint64_t h, size_t ri)
+{
+    return (h >> 32) << 32 | ((uint64_t)ri + 1);
+}
+
+static size_t slot_rec(uint64_t v)
+{
+    return (size_t)(uint32_t)v - 1;
+}
+
 /* Position in the index of key (holding it, or the empty slot where it would go). */
 static size_t index_find(const counts_t *c, uint64_t h, const char *key, size_t klen)
 {
     size_t mask = c->icap - 1, p = h & mask;
     for (;;) {
-        uint32_t v = c->index[p];
+        uint64_t v = c->index[p];
         if (!v)
             return p;
-        const rec_t *r = &c->recs[v - 1];
-        if (r->hash == h && r->klen == klen && memcmp(r->key, key, klen) == 0)
-            return p;
+        if (v >> 32 == h >> 32) {
+            const rec_t *r = &c->recs[slot_rec(v)];
+            if (r->hash == h && r->klen == klen && memcmp(r->key, key, klen) == 0)
+                return p;
+        }
         p = (p + 1) & mask;
     }
 }
@@ -131,14 +146,14 @@ static size_t index_find(const counts_t *c, uint64_t h, const char *key, size_t 
 static int index_grow(counts_t *c)
 {
     size_t ncap = c->icap * 2;
-    uint32_t *ni = calloc(ncap, sizeof *ni);
+    uint64_t *ni = calloc(ncap, sizeof *ni);
     if (!ni)
         return DB_ERR_NOMEM;
     for (size_t i = 0; i < c->n; i++) {
         size_t p = c->recs[i].hash & (ncap - 1);
         while (ni[p])
             p = (p + 1) & (ncap - 1);
-        ni[p] = (uint32_t)i + 1;
+        ni[p] = slot_of(c->recs[i].hash, i);
     }
     free(c->index);
     c->index = ni;
@@ -155,7 +170,7 @@ static void index_delete(counts_t *c, size_t p)
         j = (j + 1) & mask;
         if (!c->index[j])
             return;
-        size_t home = c->recs[c->index[j] - 1].hash & mask;
+        size_t home = c->recs[slot_rec(c->index[j])].hash & mask;
         /* the entry at j may move to i only if its home is not in (i, j] */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)
@@ -203,9 +218,9 @@ static void rec_remove(counts_t *c, size_t ri)
     if (ri != last) {
         rec_t *l = &c->recs[last];
         size_t p = l->hash & (c->icap - 1);
-        while (c->index[p] != last + 1)
+        while (slot_rec(c->index[p]) != last)
             p = (p + 1) & (c->icap - 1);
-        c->index[p] = (uint32_t)ri + 1;
+        c->index[p] = slot_of(l->hash, ri);
         if (l->dirty_pos >= 0)
             c->dirty[l->dirty_pos] = (uint32_t)ri;
         *r = *l;
@@ -272,7 +287,7 @@ static int rec_get(counts_t *c, const char *key, size_t klen, quarter_t q, int m
     int rc;
     *created = 0;
     if (c->index[p]) {
-        *ri = c->index[p] - 1;
+        *ri = slot_rec(c->index[p]);
         return 0;
     }
     if ((c->n + 1) * 4 > c->icap * 3) {  /* keep the load under 3/4 */
@@ -290,7 +305,7 @@ static int rec_get(counts_t *c, const char *key, size_t klen, quarter_t q, int m
     }
     if ((rc = rec_init(&c->recs[c->n], key, klen, q, mid, kind)) < 0)
         return rc;
-    c->index[p] = (uint32_t)c->n + 1;
+    c->index[p] = slot_of(h, c->n);
     *ri = c->n++;
     c->gen++;
     *created = 1;
@@ -678,10 +693,10 @@ int counts_values(const counts_t *c, counts_value_cb cb, void *opaque)
 int counts_get(const counts_t *c, const char *key, size_t klen, int64_t *value, const char **item)
 {
     const rec_t *r;
-    uint32_t at;
+    uint64_t at;
     if (!c->icap || !(at = c->index[index_find(c, key_hash(key, klen), key, klen)]))
         return 0;
-    r = &c->recs[at - 1];
+    r = &c->recs[slot_rec(at)];
     *value = r->value;
     *item = rec_item(r);
     return 1;
@@ -802,7 +817,7 @@ int counts_load_value(counts_t *c, const char *key, size_t klen, int has_value, 
         uint64_t h = key_hash(key, klen);
         size_t p = index_find(c, h, key, klen);
         if (c->index[p])
-            rec_remove(c, c->index[p] - 1);
+            rec_remove(c, slot_rec(c->index[p]));
         rc = 0;
         goto out;
     }
