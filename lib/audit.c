@@ -1062,6 +1062,7 @@ int audit_only_topics(audit_t *a, const char *const *topics, size_t n)
 int audit_compare_committed(audit_t *a)
 {
     quarter_t *qs = NULL;
+    int64_t *series = NULL;
     size_t nq = 0, before = json_array_size(a->differences);
     int rc = DB_ERR_NOMEM;
     if (audited_quarters(a, &qs, &nq))
@@ -1078,23 +1079,34 @@ int audit_compare_committed(audit_t *a)
                    "records were compared one by one");
         nq = 0;
     }
+    /* audited_quarters are consecutive: each table's figures come as series, computed
+     * first, then compared quarter by quarter, metric by metric */
+    size_t nm = (size_t)metrics_count(a->m);
+    if (nq && !(series = malloc(4 * nq * nm * sizeof *series)))
+        goto out;
     for (size_t i = 0; i < nq; i++)
-        for (int mi = 0; mi < metrics_count(a->m); mi++) {
-            const char *id = metrics_id(a->m, mi);
-            int64_t x = counts_value(a->recount, a->m, id, qs[i], METRICS_QUARTER, NULL);
-            int64_t y = counts_value(a->committed, a->m, id, qs[i], METRICS_QUARTER, NULL);
-            if (x != y && add_figure_diff(a, qs[i], id, "quarter", json_integer(x), json_integer(y), NULL))
+        if (qs[i] != qs[0] + (quarter_t)i)
+            goto out;   /* not consecutive: cannot happen */
+    for (size_t mi = 0; nq && mi < nm; mi++) {
+        int64_t *x = series + 4 * nq * mi;
+        counts_series(a->recount, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x, x + nq);
+        counts_series(a->committed, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x + 2 * nq, x + 3 * nq);
+    }
+    for (size_t i = 0; i < nq; i++)
+        for (size_t mi = 0; mi < nm; mi++) {
+            const char *id = metrics_id(a->m, (int)mi);
+            const int64_t *xq = series + 4 * nq * mi, *xc = xq + nq, *yq = xq + 2 * nq, *yc = xq + 3 * nq;
+            if (xq[i] != yq[i] &&
+                add_figure_diff(a, qs[i], id, "quarter", json_integer(xq[i]), json_integer(yq[i]), NULL))
                 goto out;
-            if (metrics_window(a->m, mi) == METRICS_CUMULATIVE && full_history(a)) {
-                x = counts_value(a->recount, a->m, id, qs[i], METRICS_CUMULATIVE, NULL);
-                y = counts_value(a->committed, a->m, id, qs[i], METRICS_CUMULATIVE, NULL);
-                if (x != y &&
-                    add_figure_diff(a, qs[i], id, "cumulative", json_integer(x), json_integer(y), NULL))
-                    goto out;
-            }
+            if (metrics_window(a->m, (int)mi) == METRICS_CUMULATIVE && full_history(a) &&
+                xc[i] != yc[i] &&
+                add_figure_diff(a, qs[i], id, "cumulative", json_integer(xc[i]), json_integer(yc[i]), NULL))
+                goto out;
         }
     rc = (int)(json_array_size(a->differences) - before);
 out:
+    free(series);
     free(qs);
     return rc;
 }

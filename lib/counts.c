@@ -1060,6 +1060,39 @@ int64_t counts_value(const counts_t *c, const metrics_t *m, const char *id, quar
     return total;
 }
 
+void counts_series(const counts_t *c, const metrics_t *m, const char *id, quarter_t first,
+                   size_t n, int64_t *quarter, int64_t *cumulative)
+{
+    int mi = metrics_find(m, id), mid = mid_find(c, id);
+    size_t nr;
+    int64_t before = 0;
+    memset(quarter, 0, n * sizeof *quarter);
+    memset(cumulative, 0, n * sizeof *cumulative);
+    if (mi < 0 || mid < 0 || n == 0)
+        return;
+    if (metrics_kind(m, mi) != METRICS_COUNT && metrics_kind(m, mi) != METRICS_SUM) {
+        for (size_t i = 0; i < n; i++) {
+            quarter[i] = counts_value(c, m, id, first + (quarter_t)i, METRICS_QUARTER, NULL);
+            cumulative[i] = counts_value(c, m, id, first + (quarter_t)i, METRICS_CUMULATIVE, NULL);
+        }
+        return;
+    }
+    const uint32_t *by = mid_recs(c, mid, &nr);
+    for (size_t k = 0; k < nr; k++) {
+        const rec_t *r = &c->recs[by ? by[k] : k];
+        if (r->mid != mid)
+            continue;
+        if (r->quarter < first)
+            before += r->value;
+        else if ((size_t)(r->quarter - first) < n)
+            quarter[r->quarter - first] += r->value;
+    }
+    for (size_t i = 0; i < n; i++) {
+        before += quarter[i];
+        cumulative[i] = before;
+    }
+}
+
 void counts_buckets_free(counts_bucket_t *b, size_t n)
 {
     for (size_t i = 0; b && i < n; i++)

@@ -96,6 +96,13 @@ size_t counts_size(const counts_t *c);
 int64_t counts_value(const counts_t *c, const metrics_t *m, const char *id, quarter_t q,
                      metrics_window_t w, const char *dims_filter);
 
+/* counts_value of metric id without a dims filter for the n consecutive quarters from
+ * first, both windows at once: quarter[i] and cumulative[i] for quarter first + i. One
+ * pass over the metric's records for counts and sums (the per-quarter queries of an
+ * audit scanned them 4 times a quarter); distinct and list metrics ask counts_value. */
+void counts_series(const counts_t *c, const metrics_t *m, const char *id, quarter_t first,
+                   size_t n, int64_t *quarter, int64_t *cumulative);
+
 /* The totals of metric id over window w per value of dimension dim, sorted by total
  * descending then value. *out (may be NULL when *n is 0) is freed with
  * counts_buckets_free. Returns 0 or DB_ERR_NOMEM. */

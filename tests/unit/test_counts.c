@@ -461,6 +461,38 @@ static void test_index_survives_growth_and_removals(void **state)
     counts_destroy(c);
 }
 
+/* counts_series gives, quarter by quarter and for every metric of the file, what
+ * counts_value gives for both windows: counts and sums from one pass (records before the
+ * first quarter and after the last included or not as they should), distinct members
+ * and lists through counts_value. */
+static void test_series_equal_values(void **state)
+{
+    (void)state;
+    counts_t *c = counts_new();
+    const char *qs[] = {"2016-Q2", "2017-Q3", "2017-Q4", "2018-Q1", "2018-Q3", "2019-Q1"};
+    int64_t quarter[8], cumulative[8];
+    for (int k = 0; k < 6; k++) {
+        put(c, "docs.exchanged", qs[k], "", k + 1, NULL, k % 2 ? SRC0 : SRC1, 1);
+        put(c, "penalty.amount_vnd", qs[k], "", 1000 * (k + 1), NULL, SRC0, 1);
+        put(c, "rating.units", qs[k], k % 2 ? "A" : "B", 1, NULL, SRC0, 1);
+        put(c, "rating.units", qs[k], "C", 1, NULL, SRC1, 1);
+    }
+    for (int i = 0; i < metrics_count(M); i++) {
+        const char *id = metrics_id(M, i);
+        counts_series(c, M, id, Q("2017-Q1"), 8, quarter, cumulative);
+        for (int k = 0; k < 8; k++) {
+            assert_int_equal(quarter[k], counts_value(c, M, id, Q("2017-Q1") + k, METRICS_QUARTER, NULL));
+            assert_int_equal(cumulative[k],
+                             counts_value(c, M, id, Q("2017-Q1") + k, METRICS_CUMULATIVE, NULL));
+        }
+    }
+    /* the data is really there: 2016-Q2 counts before the series, 2019-Q1 after it */
+    counts_series(c, M, "docs.exchanged", Q("2017-Q1"), 8, quarter, cumulative);
+    assert_int_equal(cumulative[0], 1);
+    assert_int_equal(cumulative[7], 1 + 2 + 3 + 4 + 5);
+    counts_destroy(c);
+}
+
 static void expect_bad_record(const char *key, const char *value, const char *want)
 {
     counts_t *c = counts_new();
@@ -774,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_records_round_trip_into_a_fresh_table),
         cmocka_unit_test(test_tombstone_removes_the_record),
         cmocka_unit_test(test_index_survives_growth_and_removals),
+        cmocka_unit_test(test_series_equal_values),
         cmocka_unit_test(test_bad_records_are_refused),
         cmocka_unit_test(test_many_records_survive_growth_and_deletion),
         cmocka_unit_test(test_queries_follow_changes_between_them),
