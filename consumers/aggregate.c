@@ -476,7 +476,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->verifier = verifier_new_cfg(a->cfg, errstr, errstr_size);
     if (!a->verifier)
         return EXIT_CONFIG;
-    if (!(a->pipe = verify_pipe_new(a->verifier, release_message))) {
+    if (!(a->pipe = verify_pipe_new(a->verifier, release_message, 0))) {
         snprintf(errstr, errstr_size, "cannot start the verifying thread (out of memory?)");
         return EXIT_FAIL;
     }

@@ -288,7 +288,7 @@ static int audit_proven(struct run *r, verify_pipe_t *pipe, int how, uint64_t *n
         audit_msg_t am;
         int rc = 0;
         fill_msg(&am, s->owner);
-        if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v)) {
+        if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v, s->body_hash)) {
             snprintf(r->errstr, sizeof r->errstr, "out of memory");
             rc = EXIT_FAIL;
         }
@@ -330,7 +330,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
     }
     kafka_refill_init(&refill, r->rk);
     if (kind == EVIDENCE_MESSAGE &&
-        !(pipe = verify_pipe_new(audit_verifier(r->audit), release_message))) {
+        !(pipe = verify_pipe_new(audit_verifier(r->audit), release_message, VERIFY_PIPE_BODY_HASH))) {
         snprintf(r->errstr, sizeof r->errstr, "cannot start the verifying thread (out of memory?)");
         rc = EXIT_FAIL;
         goto out;

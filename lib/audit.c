@@ -545,7 +545,7 @@ int audit_message(audit_t *a, const audit_msg_t *msg)
     int rc = 0;
     if (msg->value)
         rc = verifier_check(a->verifier, msg->value, msg->len, &v, errstr, sizeof errstr);
-    return audit_message_verified(a, msg, rc, errstr, &v);
+    return audit_message_verified(a, msg, rc, errstr, &v, NULL);
 }
 
 verifier_t *audit_verifier(audit_t *a)
@@ -554,10 +554,10 @@ verifier_t *audit_verifier(audit_t *a)
 }
 
 int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const char *errstr,
-                           const verified_t *v)
+                           const verified_t *v, const uint8_t body_hash[32])
 {
     char loc[300], stream[300];
-    uint8_t leaf[32], key[32], body_hash[32];
+    uint8_t leaf[32], key[32], hash[32];
     int rc, same_topic_dup = 0, replayed = 0, created;
     int64_t first_ts = -1;
     kslot_t *s;
@@ -602,18 +602,21 @@ int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const ch
 
     /* The same msg_id under another seq is a re-send of the same record: benign with the
      * same body, a conflict with another one. */
-    if ((rc = merkle_sha256(v->content.body, v->content.body_len, body_hash)))
+    if (body_hash) {
+        memcpy(hash, body_hash, sizeof hash);
+    } else if ((rc = merkle_sha256(v->content.body, v->content.body_len, hash))) {
         return rc;
+    }
     memset(key, 0, 32);
     memcpy(key, v->content.msg_id, 16);
     if (!(s = kmap_upsert(&a->ids, key, &created)))
         return DB_ERR_NOMEM;
     if (created) {
         s->a = v->content.seq;
-        memcpy(s->aux, body_hash, 16);
+        memcpy(s->aux, hash, 16);
     } else {
         if (s->a != v->content.seq) {
-            if (!memcmp(s->aux, body_hash, 16))
+            if (!memcmp(s->aux, hash, 16))
                 a->benign_resends++;
             else
                 add_finding(a, AUDIT_CONFLICTING_RESEND, msg->topic, msg->partition, msg->offset,

@@ -96,9 +96,10 @@ audit_t *audit_new(trust_t *trust, const metrics_t *m, const audit_opts_t *o, ch
 int audit_message(audit_t *a, const audit_msg_t *msg);
 
 /* audit_message for a record already put through the verifier of audit_verifier(a)
- * (elsewhere, e.g. on a verify_pipe): vrc and errstr are its verdict, v its result. */
+ * (elsewhere, e.g. on a verify_pipe): vrc and errstr are its verdict, v its result,
+ * body_hash the SHA-256 of its body or NULL (computed here then). */
 int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const char *errstr,
-                           const verified_t *v);
+                           const verified_t *v, const uint8_t body_hash[32]);
 
 /* The verifier audit_message uses; while records go through audit_message_verified, no
  * other thread may use it at the same time as the one verifying them. */

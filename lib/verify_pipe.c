@@ -11,13 +11,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "merkle.h"
 
 #define DEPTH 128
 
 struct verify_pipe {
     verifier_t *verifier;
     verify_release_fn *release;
+    int flags;
     verify_slot_t slots[DEPTH];
     body_decoder_t *bodies[DEPTH];
     _Atomic uint64_t head, verified; /* pushed, proven */
@@ -50,6 +54,9 @@ static void *verify_main(void *arg)
         verify_slot_t *s = &p->slots[i % DEPTH];
         s->rc = verifier_check_into(p->verifier, p->bodies[i % DEPTH], s->buf, s->len, &s->v,
                                     s->errstr, sizeof s->errstr);
+        if (!s->rc && (p->flags & VERIFY_PIPE_BODY_HASH) &&
+            (s->rc = merkle_sha256(s->v.content.body, s->v.content.body_len, s->body_hash)))
+            snprintf(s->errstr, sizeof s->errstr, "SHA-256 of the body failed");
         atomic_store(&p->verified, i + 1);
         if (atomic_load(&p->taker_waits)) {
             pthread_mutex_lock(&p->mu);
@@ -60,13 +67,14 @@ static void *verify_main(void *arg)
     return NULL;
 }
 
-verify_pipe_t *verify_pipe_new(verifier_t *v, verify_release_fn *release)
+verify_pipe_t *verify_pipe_new(verifier_t *v, verify_release_fn *release, int flags)
 {
     verify_pipe_t *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->verifier = v;
     p->release = release;
+    p->flags = flags;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->proved, NULL);

@@ -23,12 +23,16 @@ typedef struct verify_slot {
     int rc;                  /* verifier_check's result: 0 or a db_err_t */
     char errstr[512];        /* why, when rc != 0 */
     verified_t v;            /* when rc == 0; valid until verify_pipe_done */
+    uint8_t body_hash[32];   /* with VERIFY_PIPE_BODY_HASH, when rc == 0: SHA-256 of the body */
 } verify_slot_t;
 
+/* verify_pipe_new flags */
+#define VERIFY_PIPE_BODY_HASH 1   /* also hash each verified body (the audit's resend check) */
+
 /* Starts a pipe verifying with v, which only the pipe's thread uses from now until
- * verify_pipe_destroy; release frees an owner. NULL when out of memory or no thread
- * could be started. */
-verify_pipe_t *verify_pipe_new(verifier_t *v, verify_release_fn *release);
+ * verify_pipe_destroy; release frees an owner; flags: VERIFY_PIPE_* or 0. NULL when out
+ * of memory or no thread could be started. */
+verify_pipe_t *verify_pipe_new(verifier_t *v, verify_release_fn *release, int flags);
 
 /* Returns 1 when no message can be pushed before the oldest is popped and done. */
 int verify_pipe_full(const verify_pipe_t *p);

@@ -1,7 +1,7 @@
 /* test_verify_pipe.c - the verifying thread gives every message the verdict a direct
  * verifier_check gives it, in input order, with each verified body (each message has its
- * own doc_id) still intact when it is popped after later ones were decoded; discard and
- * destroy release every owner. */
+ * own doc_id) still intact when it is popped after later ones were decoded, its body
+ * hash when asked for; discard and destroy release every owner. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 #include "codec.h"
 #include "error.h"
 #include "json_avro.h"
+#include "merkle.h"
 #include "pki.h"
 #include "schema.h"
 #include "verify.h"
@@ -178,7 +179,7 @@ static void test_verdicts_match_direct_checks_in_order(void **state)
     }
     assert_int_equal(failures, MSGS / 17);   /* exactly the tampered ones fail */
 
-    verify_pipe_t *p = verify_pipe_new(piped, release);
+    verify_pipe_t *p = verify_pipe_new(piped, release, VERIFY_PIPE_BODY_HASH);
     assert_non_null(p);
     /* push in bursts, pop some ready, some waited for, to vary the interleaving */
     while (popped < MSGS) {
@@ -193,7 +194,10 @@ static void test_verdicts_match_direct_checks_in_order(void **state)
                 assert_string_equal(s->errstr, want_err[popped]);
             } else {
                 avro_value_t field;
+                uint8_t hash[32];
                 assert_int_equal(s->v.content.seq, want_seq[popped]);
+                assert_int_equal(merkle_sha256(s->v.content.body, s->v.content.body_len, hash), 0);
+                assert_memory_equal(s->body_hash, hash, 32);   /* VERIFY_PIPE_BODY_HASH */
                 assert_int_equal(avro_value_get_by_name(s->v.body, "doc_id", &field, NULL), 0);
                 assert_int_equal(avro_value_get_string(&field, &got_doc, &len), 0);
                 snprintf(want_doc, sizeof want_doc, "pipe-%d", (int)popped);
@@ -218,7 +222,7 @@ static void test_discard_and_destroy_release_every_owner(void **state)
 {
     fixture_t *f = *state;
     verifier_t *v = verifier_new(f->pki, f->err, sizeof f->err);
-    verify_pipe_t *p = verify_pipe_new(v, release);
+    verify_pipe_t *p = verify_pipe_new(v, release, 0);
     size_t i = 0;
     assert_non_null(p);
     for (; i < 100; i++)
