@@ -590,7 +590,7 @@ int cmd_aggregate(int argc, char **argv)
 
     while (!stop_requested) {
         /* with messages in the pipe, do not sleep in poll: count them as they are proven */
-        size_t pending = verify_pipe_in_flight(a.pipe);
+        size_t pending = verify_pipe_in_flight(a.pipe), pending_at_poll = pending;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, pending ? 0 : 100);
         int got = m != NULL;
         a.now = now_ms();
@@ -638,8 +638,10 @@ int cmd_aggregate(int argc, char **argv)
                 txn_msgs = 0;
             }
             kafka_refill_note(&a.refill, m);
-            if (verify_pipe_full(a.pipe) && (rc = count_proven(&a, PROVEN_ONE, &txn_msgs)))
+            if (verify_pipe_full(a.pipe) && (rc = count_proven(&a, PROVEN_ONE, &txn_msgs))) {
+                rd_kafka_message_destroy(m);
                 goto out;
+            }
             verify_pipe_push(a.pipe, m->payload, m->len, m);   /* the pipe owns m now */
             m = NULL;
         } else if (m && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -657,9 +659,11 @@ int cmd_aggregate(int argc, char **argv)
         /* count what the pipe has proven; all of it when the input has nothing new */
         if ((rc = count_proven(&a, got ? PROVEN_READY : PROVEN_ALL, &txn_msgs)))
             goto out;
-        /* --until-caught-up: input idle for one poll means the end may be reached;
-         * commit now and ask, rather than at the next transaction or progress tick. */
-        idle = a.until_caught_up && !got;
+        /* --until-caught-up: input idle for one full poll means the end may be reached;
+         * commit now and ask, rather than at the next transaction or progress tick. A
+         * poll that did not wait (messages were in the pipe) finding nothing only means
+         * the next fetch is on its way. */
+        idle = a.until_caught_up && !got && pending_at_poll == 0;
         if (a.in_txn && (txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
             int r;
@@ -719,6 +723,7 @@ out:
     if (sub)
         rd_kafka_topic_partition_list_destroy(sub);
     if (a.consumer) {
+        verify_pipe_discard(a.pipe);   /* its messages go back before their consumer */
         kafka_refill_clear(&a.refill);
         rd_kafka_consumer_close(a.consumer);
         rd_kafka_destroy(a.consumer);

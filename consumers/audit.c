@@ -289,7 +289,10 @@ static int audit_proven(struct run *r, verify_pipe_t *pipe, int how, uint64_t *n
         audit_msg_t am;
         int rc = 0;
         fill_msg(&am, s->owner);
-        if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v, s->body_hash)) {
+        if (s->hash_rc) {
+            snprintf(r->errstr, sizeof r->errstr, "SHA-256 of a body failed (OpenSSL)");
+            rc = EXIT_FAIL;
+        } else if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v, s->body_hash)) {
             snprintf(r->errstr, sizeof r->errstr, "out of memory");
             rc = EXIT_FAIL;
         }

@@ -1092,8 +1092,11 @@ int audit_compare_committed(audit_t *a)
             goto out;   /* not consecutive: cannot happen */
     for (size_t mi = 0; nq && mi < nm; mi++) {
         int64_t *x = series + 4 * nq * mi;
-        counts_series(a->recount, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x, x + nq);
-        counts_series(a->committed, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x + 2 * nq, x + 3 * nq);
+        int cum = metrics_window(a->m, (int)mi) == METRICS_CUMULATIVE && full_history(a);
+        counts_series(a->recount, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x,
+                      cum ? x + nq : NULL);
+        counts_series(a->committed, a->m, metrics_id(a->m, (int)mi), qs[0], nq, x + 2 * nq,
+                      cum ? x + 3 * nq : NULL);
     }
     for (size_t i = 0; i < nq; i++)
         for (size_t mi = 0; mi < nm; mi++) {

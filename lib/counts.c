@@ -1067,13 +1067,15 @@ void counts_series(const counts_t *c, const metrics_t *m, const char *id, quarte
     size_t nr;
     int64_t before = 0;
     memset(quarter, 0, n * sizeof *quarter);
-    memset(cumulative, 0, n * sizeof *cumulative);
+    if (cumulative)
+        memset(cumulative, 0, n * sizeof *cumulative);
     if (mi < 0 || mid < 0 || n == 0)
         return;
     if (metrics_kind(m, mi) != METRICS_COUNT && metrics_kind(m, mi) != METRICS_SUM) {
         for (size_t i = 0; i < n; i++) {
             quarter[i] = counts_value(c, m, id, first + (quarter_t)i, METRICS_QUARTER, NULL);
-            cumulative[i] = counts_value(c, m, id, first + (quarter_t)i, METRICS_CUMULATIVE, NULL);
+            if (cumulative)
+                cumulative[i] = counts_value(c, m, id, first + (quarter_t)i, METRICS_CUMULATIVE, NULL);
         }
         return;
     }
@@ -1087,7 +1089,7 @@ void counts_series(const counts_t *c, const metrics_t *m, const char *id, quarte
         else if ((size_t)(r->quarter - first) < n)
             quarter[r->quarter - first] += r->value;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; cumulative && i < n; i++) {
         before += quarter[i];
         cumulative[i] = before;
     }

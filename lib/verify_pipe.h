@@ -24,6 +24,7 @@ typedef struct verify_slot {
     char errstr[512];        /* why, when rc != 0 */
     verified_t v;            /* when rc == 0; valid until verify_pipe_done */
     uint8_t body_hash[32];   /* with VERIFY_PIPE_BODY_HASH, when rc == 0: SHA-256 of the body */
+    int hash_rc;             /* 0, or the hash failed (an internal error, not the message's) */
 } verify_slot_t;
 
 /* verify_pipe_new flags */

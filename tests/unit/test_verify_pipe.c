@@ -197,6 +197,7 @@ static void test_verdicts_match_direct_checks_in_order(void **state)
                 uint8_t hash[32];
                 assert_int_equal(s->v.content.seq, want_seq[popped]);
                 assert_int_equal(merkle_sha256(s->v.content.body, s->v.content.body_len, hash), 0);
+                assert_int_equal(s->hash_rc, 0);
                 assert_memory_equal(s->body_hash, hash, 32);   /* VERIFY_PIPE_BODY_HASH */
                 assert_int_equal(avro_value_get_by_name(s->v.body, "doc_id", &field, NULL), 0);
                 assert_int_equal(avro_value_get_string(&field, &got_doc, &len), 0);
