@@ -59,6 +59,7 @@ struct agg {
     int64_t now;
     /* totals */
     uint64_t consumed, counted, duplicates, rejected, not_counted_copies, txns, facts;
+    int64_t txn_msgs;            /* messages counted in the open transaction */
 };
 
 static int64_t now_ms(void)
@@ -248,26 +249,15 @@ static int process(struct agg *a, verify_slot_t *s)
     return 0;
 }
 
-enum { PROVEN_READY, PROVEN_ONE, PROVEN_ALL };
-
-/* Counts the messages the pipe has proven, in input order: those ready (PROVEN_READY),
- * at least the oldest (PROVEN_ONE, waiting for it), or every one in the pipe
- * (PROVEN_ALL). *txn_msgs grows by the messages counted. Returns 0 or an exit code. */
-static int count_proven(struct agg *a, int how, int64_t *txn_msgs)
+/* verify_pipe_drain's callback: counts one proven message. */
+static int count_one(void *opaque, verify_slot_t *s)
 {
-    verify_slot_t *s;
-    int wait = how != PROVEN_READY;
-    while ((s = verify_pipe_pop(a->pipe, wait)) != NULL) {
-        int rc = process(a, s);
-        verify_pipe_done(a->pipe);
-        if (rc) {
-            cli_err("aggregate", "counting failed (out of memory?)");
-            return EXIT_FAIL;
-        }
-        (*txn_msgs)++;
-        if (how == PROVEN_ONE)
-            wait = 0;
+    struct agg *a = opaque;
+    if (process(a, s)) {
+        cli_err("aggregate", "counting failed (out of memory?)");
+        return EXIT_FAIL;
     }
+    a->txn_msgs++;
     return 0;
 }
 
@@ -522,7 +512,6 @@ int cmd_aggregate(int argc, char **argv)
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0, txn_max_ms, txn_max_msgs;
     int64_t txn_timeout_ms;
-    int64_t txn_msgs = 0;
     int idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
 
@@ -635,10 +624,10 @@ int cmd_aggregate(int argc, char **argv)
                 }
                 a.in_txn = 1;
                 txn_start = a.now;
-                txn_msgs = 0;
+                a.txn_msgs = 0;
             }
             kafka_refill_note(&a.refill, m);
-            if (verify_pipe_full(a.pipe) && (rc = count_proven(&a, PROVEN_ONE, &txn_msgs))) {
+            if (verify_pipe_full(a.pipe) && (rc = verify_pipe_drain(a.pipe, VERIFY_DRAIN_ONE, count_one, &a))) {
                 rd_kafka_message_destroy(m);
                 goto out;
             }
@@ -657,19 +646,19 @@ int cmd_aggregate(int argc, char **argv)
         if (m)
             rd_kafka_message_destroy(m);
         /* count what the pipe has proven; all of it when the input has nothing new */
-        if ((rc = count_proven(&a, got ? PROVEN_READY : PROVEN_ALL, &txn_msgs)))
+        if ((rc = verify_pipe_drain(a.pipe, got ? VERIFY_DRAIN_READY : VERIFY_DRAIN_ALL, count_one, &a)))
             goto out;
         /* --until-caught-up: input idle for one full poll means the end may be reached;
          * commit now and ask, rather than at the next transaction or progress tick. A
          * poll that did not wait (messages were in the pipe) finding nothing only means
          * the next fetch is on its way. */
         idle = a.until_caught_up && !got && pending_at_poll == 0;
-        if (a.in_txn && (txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
+        if (a.in_txn && (a.txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
             int r;
             /* the offsets committed are the consumer's positions: every message polled
              * so far must be counted first */
-            if ((rc = count_proven(&a, PROVEN_ALL, &txn_msgs)))
+            if ((rc = verify_pipe_drain(a.pipe, VERIFY_DRAIN_ALL, count_one, &a)))
                 goto out;
             r = commit_txn(&a, errstr, sizeof errstr);
             a.in_txn = 0;
@@ -684,7 +673,7 @@ int cmd_aggregate(int argc, char **argv)
                 a.need_rebuild = 1;
             } else if (a.verbose > 0) {
                 fprintf(stderr, "docbus aggregate: transaction %" PRIu64 " committed (%" PRId64 " messages; "
-                        "%" PRIu64 " consumed in all)\n", a.txns, txn_msgs, a.consumed);
+                        "%" PRIu64 " consumed in all)\n", a.txns, a.txn_msgs, a.consumed);
             }
         }
         if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {

@@ -276,36 +276,31 @@ static void release_message(void *m)
     rd_kafka_message_destroy(m);
 }
 
-enum { PROVEN_READY, PROVEN_ONE, PROVEN_ALL };
+/* The message phase's verify_pipe_drain callback: audits one proven message. */
+struct audit_proven {
+    struct run *r;
+    uint64_t *n;             /* messages audited */
+};
 
-/* Audits the messages the pipe has proven, in read order: those ready (PROVEN_READY), at
- * least the oldest (PROVEN_ONE, waiting for it), or every one in the pipe (PROVEN_ALL).
- * *n counts them. Returns 0 or an exit code (r->errstr says why). */
-static int audit_proven(struct run *r, verify_pipe_t *pipe, int how, uint64_t *n)
+static int audit_one(void *opaque, verify_slot_t *s)
 {
-    verify_slot_t *s;
-    int wait = how != PROVEN_READY;
-    while ((s = verify_pipe_pop(pipe, wait)) != NULL) {
-        audit_msg_t am;
-        int rc = 0;
-        fill_msg(&am, s->owner);
-        if (s->hash_rc) {
-            snprintf(r->errstr, sizeof r->errstr, "SHA-256 of a body failed (OpenSSL)");
-            rc = EXIT_FAIL;
-        } else if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v, s->body_hash)) {
-            snprintf(r->errstr, sizeof r->errstr, "out of memory");
-            rc = EXIT_FAIL;
-        }
-        if (!rc)
-            rc = export_record(r, EVIDENCE_MESSAGE, &am);
-        verify_pipe_done(pipe);
-        if (rc)
-            return rc;
-        (*n)++;
-        if (how == PROVEN_ONE)
-            wait = 0;
+    struct audit_proven *ap = opaque;
+    struct run *r = ap->r;
+    audit_msg_t am;
+    int rc = 0;
+    fill_msg(&am, s->owner);
+    if (s->hash_rc) {
+        snprintf(r->errstr, sizeof r->errstr, "SHA-256 of a body failed (OpenSSL)");
+        rc = EXIT_FAIL;
+    } else if (audit_message_verified(r->audit, &am, s->rc, s->errstr, &s->v, s->body_hash)) {
+        snprintf(r->errstr, sizeof r->errstr, "out of memory");
+        rc = EXIT_FAIL;
     }
-    return 0;
+    if (!rc)
+        rc = export_record(r, EVIDENCE_MESSAGE, &am);
+    if (!rc)
+        (*ap->n)++;
+    return rc;
 }
 
 /* Reads every planned partition from start to end. kind MESSAGE feeds the audit,
@@ -319,6 +314,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
     uint64_t n = 0;
     kafka_refill_t refill = {0};
     verify_pipe_t *pipe = NULL;   /* messages are verified on a second thread */
+    struct audit_proven ap = {r, &n};
     for (size_t i = 0; i < r->nparts; i++)
         if (!r->parts[i].done) {
             rd_kafka_topic_partition_list_add(tl, r->parts[i].topic, r->parts[i].partition)->offset =
@@ -352,7 +348,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         m = rd_kafka_consumer_poll(r->rk, pending ? 0 : 200);
         int64_t now = now_ms();
         if (!m && pending) {
-            if ((rc = audit_proven(r, pipe, PROVEN_ALL, &n)))
+            if ((rc = verify_pipe_drain(pipe, VERIFY_DRAIN_ALL, audit_one, &ap)))
                 goto out;
             continue;
         }
@@ -390,7 +386,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         } else if (pp && !pp->done) {
             if (m->offset < pp->end && kind == EVIDENCE_MESSAGE) {
                 kafka_refill_note(&refill, m);
-                if (verify_pipe_full(pipe) && (rc = audit_proven(r, pipe, PROVEN_ONE, &n))) {
+                if (verify_pipe_full(pipe) && (rc = verify_pipe_drain(pipe, VERIFY_DRAIN_ONE, audit_one, &ap))) {
                     rd_kafka_message_destroy(m);
                     goto out;
                 }
@@ -422,7 +418,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         }
         if (m != pushed)
             rd_kafka_message_destroy(m);
-        if (pipe && (rc = audit_proven(r, pipe, remaining ? PROVEN_READY : PROVEN_ALL, &n)))
+        if (pipe && (rc = verify_pipe_drain(pipe, remaining ? VERIFY_DRAIN_READY : VERIFY_DRAIN_ALL, audit_one, &ap)))
             goto out;
         if ((show || (r->verbose > 0 && kind == EVIDENCE_MESSAGE)) && now - last_progress >= 1000) {
             last_progress = now;

@@ -157,6 +157,21 @@ void verify_pipe_done(verify_pipe_t *p)
     p->tail++;
 }
 
+int verify_pipe_drain(verify_pipe_t *p, verify_drain_t how, verify_slot_fn *fn, void *opaque)
+{
+    verify_slot_t *s;
+    int wait = how != VERIFY_DRAIN_READY;
+    while ((s = verify_pipe_pop(p, wait)) != NULL) {
+        int rc = fn(opaque, s);
+        verify_pipe_done(p);
+        if (rc)
+            return rc;
+        if (how == VERIFY_DRAIN_ONE)
+            wait = 0;
+    }
+    return 0;
+}
+
 void verify_pipe_discard(verify_pipe_t *p)
 {
     while (p && verify_pipe_pop(p, 1))

@@ -49,6 +49,20 @@ verify_slot_t *verify_pipe_pop(verify_pipe_t *p, int wait);
 /* Releases the slot verify_pipe_pop returned last, and its owner. */
 void verify_pipe_done(verify_pipe_t *p);
 
+/* How much verify_pipe_drain takes. */
+typedef enum {
+    VERIFY_DRAIN_READY,      /* the messages proven already */
+    VERIFY_DRAIN_ONE,        /* at least the oldest, waiting for it, then those ready */
+    VERIFY_DRAIN_ALL,        /* every message in the pipe, waiting for each */
+} verify_drain_t;
+
+/* Called by verify_pipe_drain with each message, in input order; non-zero stops it. */
+typedef int verify_slot_fn(void *opaque, verify_slot_t *s);
+
+/* Hands the messages how says to fn, each done right after; returns 0 or fn's first
+ * non-zero result (that message is done too). */
+int verify_pipe_drain(verify_pipe_t *p, verify_drain_t how, verify_slot_fn *fn, void *opaque);
+
 /* Messages pushed and not yet done. */
 size_t verify_pipe_in_flight(const verify_pipe_t *p);
 

@@ -240,11 +240,60 @@ static void test_discard_and_destroy_release_every_owner(void **state)
     verifier_destroy(v);
 }
 
+struct drained {
+    fixture_t *f;
+    size_t next, stop_at;    /* the message expected next; fail on this one (0: never) */
+};
+
+static int take(void *opaque, verify_slot_t *s)
+{
+    struct drained *d = opaque;
+    assert_ptr_equal(s->owner, &d->f->msgs[d->next]);
+    d->next++;
+    return d->next == d->stop_at ? 7 : 0;
+}
+
+/* verify_pipe_drain: ALL empties the pipe in order; a callback's non-zero result stops
+ * it there (that message done, the rest still in); ONE takes at least one; READY never
+ * waits and takes only what is proven. */
+static void test_drain_modes(void **state)
+{
+    fixture_t *f = *state;
+    verifier_t *v = verifier_new(f->pki, f->err, sizeof f->err);
+    verify_pipe_t *p = verify_pipe_new(v, release, 0);
+    struct drained d = {f, 0, 0};
+    for (size_t i = 0; i < 50; i++)
+        verify_pipe_push(p, f->msgs[i].value, f->msgs[i].len, &f->msgs[i]);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 0);
+    assert_int_equal(d.next, 50);
+    assert_int_equal(verify_pipe_in_flight(p), 0);
+    for (size_t i = 50; i < 60; i++)
+        verify_pipe_push(p, f->msgs[i].value, f->msgs[i].len, &f->msgs[i]);
+    d.stop_at = 53;
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 7);
+    assert_int_equal(d.next, 53);
+    assert_int_equal(verify_pipe_in_flight(p), 7);
+    assert_int_equal(f->msgs[52].released, 1);
+    assert_int_equal(f->msgs[53].released, 0);
+    d.stop_at = 0;
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ONE, take, &d), 0);
+    assert_true(d.next >= 54);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_READY, take, &d), 0);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 0);
+    assert_int_equal(d.next, 60);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_READY, take, &d), 0);   /* empty */
+    verify_pipe_destroy(p);
+    for (size_t i = 0; i < 60; i++)
+        assert_int_equal(f->msgs[i].released, 1);
+    verifier_destroy(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verdicts_match_direct_checks_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard_and_destroy_release_every_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_modes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
