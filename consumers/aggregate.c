@@ -200,11 +200,6 @@ static int on_fact(const metrics_fact_t *f, void *opaque)
     return counts_apply(a->counts, a->metrics, f, a->src, a->now, errstr, sizeof errstr);
 }
 
-static void release_message(void *m)
-{
-    rd_kafka_message_destroy(m);
-}
-
 /* Counts one input message, verified by the pipe (inside the open transaction). */
 static int process(struct agg *a, verify_slot_t *s)
 {
@@ -466,7 +461,7 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     a->verifier = verifier_new_cfg(a->cfg, errstr, errstr_size);
     if (!a->verifier)
         return EXIT_CONFIG;
-    if (!(a->pipe = verify_pipe_new(a->verifier, release_message, 0))) {
+    if (!(a->pipe = verify_pipe_new(a->verifier, kafka_message_release, 0))) {
         snprintf(errstr, errstr_size, "cannot start the verifying thread (out of memory?)");
         return EXIT_FAIL;
     }
@@ -579,7 +574,7 @@ int cmd_aggregate(int argc, char **argv)
 
     while (!stop_requested) {
         /* with messages in the pipe, do not sleep in poll: count them as they are proven */
-        size_t pending = verify_pipe_in_flight(a.pipe), pending_at_poll = pending;
+        size_t pending = verify_pipe_in_flight(a.pipe);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a.consumer, pending ? 0 : 100);
         int got = m != NULL;
         a.now = now_ms();
@@ -652,7 +647,7 @@ int cmd_aggregate(int argc, char **argv)
          * commit now and ask, rather than at the next transaction or progress tick. A
          * poll that did not wait (messages were in the pipe) finding nothing only means
          * the next fetch is on its way. */
-        idle = a.until_caught_up && !got && pending_at_poll == 0;
+        idle = a.until_caught_up && !got && pending == 0;
         if (a.in_txn && (a.txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
             int r;

@@ -271,11 +271,6 @@ static void fill_msg(audit_msg_t *am, const rd_kafka_message_t *m)
     am->len = m->payload ? m->len : 0;
 }
 
-static void release_message(void *m)
-{
-    rd_kafka_message_destroy(m);
-}
-
 /* The message phase's verify_pipe_drain callback: audits one proven message. */
 struct audit_proven {
     struct run *r;
@@ -330,7 +325,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
     }
     kafka_refill_init(&refill, r->rk);
     if (kind == EVIDENCE_MESSAGE &&
-        !(pipe = verify_pipe_new(audit_verifier(r->audit), release_message, VERIFY_PIPE_BODY_HASH))) {
+        !(pipe = verify_pipe_new(audit_verifier(r->audit), kafka_message_release, VERIFY_PIPE_BODY_HASH))) {
         snprintf(r->errstr, sizeof r->errstr, "cannot start the verifying thread (out of memory?)");
         rc = EXIT_FAIL;
         goto out;
@@ -881,22 +876,15 @@ static int run_online(struct run *r, const char *topics_list, const char *export
     if (beside && (rc = counts_reader_start(&cr, r)))
         return rc;
     rc = read_parts(r, EVIDENCE_MESSAGE);
-    if (beside) {
-        int crc = counts_reader_join(&cr, r);
-        if (rc)
-            return rc;
-        if (audit_finish(r->audit)) {
-            snprintf(r->errstr, sizeof r->errstr, "out of memory");
-            return EXIT_FAIL;
-        }
-        return compare_counts(r, crc);
-    }
+    int crc = beside ? counts_reader_join(&cr, r) : 0;
     if (rc)
         return rc;
     if (audit_finish(r->audit)) {
         snprintf(r->errstr, sizeof r->errstr, "out of memory");
         return EXIT_FAIL;
     }
+    if (beside)
+        return compare_counts(r, crc);
     if (!strcmp(r->against, "counts"))
         return read_counts(r);
     if (strcmp(r->against, "none") != 0)

@@ -116,6 +116,11 @@ fail:
     return NULL;
 }
 
+void kafka_message_release(void *m)
+{
+    rd_kafka_message_destroy(m);
+}
+
 /* Errors a restarted or briefly unreachable broker gives while it recovers. */
 static int transient(rd_kafka_resp_err_t err)
 {

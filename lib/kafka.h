@@ -54,6 +54,9 @@ rd_kafka_resp_err_t kafka_list_watermarks(rd_kafka_t *rk,
  * with errstr when the abort failed (the producer is then usually in a fatal state). */
 int kafka_txn_abort(rd_kafka_t *producer, char *errstr, size_t errstr_size);
 
+/* Destroys the rd_kafka_message_t m (a verify_pipe release function). */
+void kafka_message_release(void *m);
+
 /* Classifies a librdkafka error code. */
 kafka_fail_t kafka_classify(rd_kafka_resp_err_t err);
 

@@ -25,8 +25,8 @@ void kafka_refill_init(kafka_refill_t *r, rd_kafka_t *rk)
     r->min_msgs = conf_int(rk, "queued.min.messages", 100000);
     r->max_bytes = conf_int(rk, "queued.max.messages.kbytes", 65536) * 1024;
     /* often enough to see the queue between its thresholds and half of them */
-    r->check_every = r->min_msgs / 16 < 1 ? 1 : r->min_msgs / 16 > CHECK_EVERY_MAX
-                                                   ? CHECK_EVERY_MAX : (uint64_t)r->min_msgs / 16;
+    int64_t every = r->min_msgs / 16;
+    r->check_every = every < 1 ? 1 : every > CHECK_EVERY_MAX ? CHECK_EVERY_MAX : (uint64_t)every;
 }
 
 void kafka_refill_note(kafka_refill_t *r, const rd_kafka_message_t *m)
