@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   gcc make pkg-config xxd
-  librdkafka-dev libavro-dev libssl-dev libjansson-dev libyajl-dev libcmark-dev libcmocka-dev
+  librdkafka-dev libavro-dev libssl-dev libjansson-dev libyajl-dev libcmark-dev libcmocka-dev libjemalloc-dev
   kcat openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
   python3-venv
