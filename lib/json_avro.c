@@ -28,6 +28,7 @@ struct json_avro {
     struct resolved *memo;
     size_t memo_cap, memo_n;
     int borrow_strings;        /* json_avro_borrow_strings */
+    int utf8_checked;          /* json_avro_utf8_checked */
 };
 
 /* Conversion state: the JSON path of the value being converted, for errors. */
@@ -665,7 +666,7 @@ static int string_from_json(struct ctx *c, json_t *in, avro_value_t *v, int text
     if (len > JSON_AVRO_STRING_CAP)
         return fail(c, DB_ERR_INVALID, "string of %zu bytes is over the %d-byte cap", len,
                     JSON_AVRO_STRING_CAP);
-    if (!json_utf8_valid(s, len) || memchr(s, '\0', len))
+    if ((!c->ja->utf8_checked && !json_utf8_valid(s, len)) || memchr(s, '\0', len))
         return fail(c, DB_ERR_INVALID, "string is not valid UTF-8 text");
     if (text_cap && (chars = utf8_count((const unsigned char *)s, len)) > JSON_AVRO_TEXT_CAP)
         return fail(c, DB_ERR_INVALID, "%ld characters, over the %d-character cap", chars,
@@ -684,6 +685,11 @@ static int string_from_json(struct ctx *c, json_t *in, avro_value_t *v, int text
 void json_avro_borrow_strings(json_avro_t *ja, int on)
 {
     ja->borrow_strings = on;
+}
+
+void json_avro_utf8_checked(json_avro_t *ja, int on)
+{
+    ja->utf8_checked = on;
 }
 
 static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, int text_cap,

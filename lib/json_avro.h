@@ -60,6 +60,12 @@ int json_avro_from_json(const json_avro_t *ja, json_t *in, avro_value_t *out, ch
  * Avro-C). Off by default. */
 void json_avro_borrow_strings(json_avro_t *ja, int on);
 
+/* on: json_avro_from_json's inputs have valid UTF-8 strings already (jansson's checked
+ * constructors, json_loadb, or json_parse, which checks a whole line at once), so it
+ * does not check each string again (the import's lines). Off by default: a string made
+ * with json_stringn_nocheck is checked. */
+void json_avro_utf8_checked(json_avro_t *ja, int on);
+
 /* The reverse (this is docbus's avro_to_json): v (of the converter's schema) as a new
  * JSON value in *out, same conventions, every record field present, times in
  * "+07:00". The caller owns *out (json_decref). DB_ERR_INVALID (e.g. a string that is

@@ -50,6 +50,8 @@ submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t err
         /* submit_prepare is done with the converted value before it returns, while the
          * caller still holds the record */
         json_avro_borrow_strings(p->conv[t], 1);
+        /* its records come from json_parse or jansson's checked constructors */
+        json_avro_utf8_checked(p->conv[t], 1);
     }
     return p;
 fail:

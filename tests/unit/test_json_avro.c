@@ -238,6 +238,26 @@ static void subject_is_capped_at_500_characters_not_bytes(void **state)
     fx_free(f);
 }
 
+/* With json_avro_utf8_checked the strings are taken as checked (the import's lines are
+ * checked whole by json_parse); a NUL byte is still refused. */
+static void utf8_checked_skips_the_per_string_check(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NULL, BODY_DOCUMENT);
+    json_t *d = json_loads(doc_json, 0, NULL);
+    json_object_set_new(d, "promulgation_place", json_string_nocheck("H\xC3\x28"));
+    json_avro_utf8_checked(f->ja, 1);
+    assert_int_equal(json_avro_from_json(f->ja, d, &f->v, f->err, sizeof f->err), 0);
+    json_object_set_new(d, "promulgation_place", json_stringn_nocheck("a\0b", 3));
+    assert_int_equal(json_avro_from_json(f->ja, d, &f->v, f->err, sizeof f->err), DB_ERR_INVALID);
+    assert_string_equal(f->err, "promulgation_place: string is not valid UTF-8 text");
+    json_avro_utf8_checked(f->ja, 0);
+    json_object_set_new(d, "promulgation_place", json_string_nocheck("H\xC3\x28"));
+    assert_int_equal(json_avro_from_json(f->ja, d, &f->v, f->err, sizeof f->err), DB_ERR_INVALID);
+    json_decref(d);
+    fx_free(f);
+}
+
 static void string_over_64k_is_rejected(void **state)
 {
     (void)state;
@@ -484,6 +504,7 @@ int main(void)
         cmocka_unit_test(subject_is_capped_at_500_characters_not_bytes),
         cmocka_unit_test(string_over_64k_is_rejected),
         cmocka_unit_test(invalid_utf8_is_rejected),
+        cmocka_unit_test(utf8_checked_skips_the_per_string_check),
         cmocka_unit_test(unknown_enum_symbol_is_rejected),
         cmocka_unit_test(impossible_date_is_rejected),
         cmocka_unit_test(timestamps_accept_z_offset_and_vietnam_default),
