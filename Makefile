@@ -16,7 +16,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # The docbus binary allocates through jemalloc (the whole process: librdkafka, jansson
 # and Avro-C too): glibc's malloc and free were a fifth of the import's CPU. ALLOC= builds
-# with glibc's allocator; the sanitizer build always does (ASan brings its own).
+# with glibc's allocator; the sanitizer build never links it (ASan brings its own).
 ALLOC ?= jemalloc
 
 ifeq ($(V),1)
