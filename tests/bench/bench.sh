@@ -229,11 +229,13 @@ print("\n".join(sorted(u)))' "$WORK/full.jsonl"))
 fi
 
 # ---------------------------------------------------------------- table
+"$DOCBUS" version --json > "$WORK/version.json" 2>/dev/null || echo '{}' > "$WORK/version.json"
 python3 - "$RES" "$FULL" "$OUT/latest.md" "$OUT/latest.json" "$JSON" "$have_audit" \
-  "$N" "$LINES" "$MSGS" "$SCALE" "$REPS" <<'EOF'
+  "$N" "$LINES" "$MSGS" "$SCALE" "$REPS" "$WORK/version.json" <<'EOF'
 import json, platform, statistics, subprocess, sys, time
 res, full, md_path, json_path, as_json, have_audit = sys.argv[1:7]
-n_micro, lines, msgs, scale, reps = sys.argv[7:]
+n_micro, lines, msgs, scale, reps, version_path = sys.argv[7:]
+version = json.load(open(version_path))
 rows = {}
 for line in open(res):
     row, side, rep, rate, peak, n, unit = line.rstrip("\n").split("\t")
@@ -276,11 +278,12 @@ except OSError:
     pass
 import os
 machine = f"{platform.node()}: {os.cpu_count()} CPU ({cpu}), {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.system()} {platform.release()}"
-doc = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine, "micro_n": int(n_micro),
+build = ", ".join(f"{k} {version[k]}" for k in ("docbus", "librdkafka", "allocator") if k in version)
+doc = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine, "build": version, "micro_n": int(n_micro),
        "records": int(lines), "messages": int(msgs), "scale": float(scale), "repetitions": int(reps),
        "rows": out, "full_scale": [{"step": s, "wall_s": float(w), "peak_kb": int(p)} for s, w, p in fulls]}
 json.dump(doc, open(json_path, "w"), indent=1)
-md = [f"docbus bench, {doc['date']}, {machine}",
+md = [f"docbus bench, {doc['date']}, {machine}" + (f"; {build}" if build else ""),
       f"micro rows: {n_micro} messages per run; broker rows: simulate --scale {scale} = {lines} records, {msgs} Kafka messages; "
       f"each pair run {reps} times, ratio = docbus rate / peer rate (median of the per-run ratios); peak = max resident set size",
       "",
