@@ -33,6 +33,8 @@ LDFLAGS += -fsanitize=address,undefined
 ALLOC   :=
 endif
 ALLOC_LIBS = $(if $(ALLOC),$(shell pkg-config --libs $(ALLOC) 2>/dev/null))
+# Names the allocator the binary was linked with: another ALLOC relinks it.
+ALLOC_STAMP = $(BUILD)/.alloc-$(or $(ALLOC),glibc)
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 CMD_SRC  := $(sort $(wildcard cli/*.c producers/*.c consumers/*.c))
@@ -64,9 +66,14 @@ help:
 deps:
 	$(Q)./deploy/deps.sh
 
-$(BUILD)/docbus: $(LIB_OBJ) $(CMD_OBJ) Makefile
+$(BUILD)/docbus: $(LIB_OBJ) $(CMD_OBJ) Makefile $(ALLOC_STAMP)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALLOC_LIBS) $(PKG_LIBS) $(LDLIBS)
+
+$(ALLOC_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/.alloc-*
+	@touch $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,7 +124,7 @@ demo: all
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ) $(ALLOC_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(ALLOC_LIBS) $(PKG_LIBS) $(LDLIBS)
