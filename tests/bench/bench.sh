@@ -68,7 +68,8 @@ timed() {
   read -r T_WALL T_PEAK < "$tf"
   return $rc
 }
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"; }
+# record ROW SIDE REP RATE PEAK N UNIT; repetition 0 is a warm-up and is not kept
+record() { [ "$3" = 0 ] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"; }
 
 # ---------------------------------------------------------------- input
 say "input: simulate --scale $SCALE, PKI for every producing unit"
@@ -133,11 +134,19 @@ KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
 have_audit=0
 "$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
-for ((r = 1; r <= REPS; r++)); do
+# Round 0 is run and not recorded: a broker that has just started compiles its hot paths
+# as it goes (the first two imports of the bench input cost it ~7.5 s of CPU each, later
+# ones ~3.5 s), and docbus, going first in every round, would pay for that in round 1
+# while kcat found the broker warm.
+for ((r = 0; r <= REPS; r++)); do
   P="bench$(date +%s)r$r."
   X=(-X "bootstrap.servers=$BOOT" -X "docbus.pki.dir=$WORK/pki" -X "docbus.state.dir=$WORK/state$r"
      -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
-  say "broker round $r (prefix $P)"
+  if [ $r = 0 ]; then
+    say "broker round 0 (prefix $P): a warm-up, not recorded"
+  else
+    say "broker round $r (prefix $P)"
+  fi
   # Steady state, as in a deployment that has run for a while: the topics exist (made
   # once with `docbus topics apply`) and hold data. A first write into each of the ~200
   # fresh partitions costs the broker 1.5-3 s more, which a peer writing one topic never
