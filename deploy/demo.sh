@@ -25,6 +25,13 @@ docbus.state.dir=state
 CONF
 fi
 export DOCBUS_CONFIG="$PWD/$conf"
+# An existing configuration is kept (it may have been edited): say which broker it names.
+conf_boot=$(sed -n 's/^bootstrap\.servers=//p' "$conf" | tail -1)
+if [ -n "${DOCBUS_BOOTSTRAP:-}" ] && [ "$conf_boot" != "$DOCBUS_BOOTSTRAP" ]; then
+  echo "demo: $dir/$conf names bootstrap.servers=$conf_boot, not DOCBUS_BOOTSTRAP=$DOCBUS_BOOTSTRAP;" \
+       "edit it or use a fresh DEMO_DIR" >&2
+  exit 2
+fi
 
 step "starting the local Kafka broker"
 "$OLDPWD/deploy/kafka/local.sh" start >&2
