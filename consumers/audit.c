@@ -433,11 +433,11 @@ out:
     return rc;
 }
 
-/* Plans and reads the committed counts topic, whole (it is compacted). */
-/* Plans and reads the committed counts topic into the audit's committed table; 1 when
- * the topic does not exist (nothing to compare: the caller notes it, or fails when
- * --against counts was explicit), else 0 or an exit code. Touches only the committed
- * side of the audit, so it may run beside the message phase (with r a run of its own). */
+/* Plans and reads the committed counts topic, whole (it is compacted), into the audit's
+ * committed table; 1 when the topic does not exist (nothing to compare: the caller notes
+ * it, or fails when --against counts was explicit), else 0 or an exit code. Touches only
+ * the committed side of the audit, so it may run beside the message phase (with r a run
+ * of its own). */
 static int read_counts_records(struct run *r)
 {
     char list[400];

@@ -25,7 +25,8 @@ docbus.state.dir=state
 CONF
 fi
 export DOCBUS_CONFIG="$PWD/$conf"
-# An existing configuration is kept (it may have been edited): say which broker it names.
+# An existing configuration is kept (it may have been edited); one naming another broker
+# than DOCBUS_BOOTSTRAP stops the demo rather than wait on the wrong one.
 conf_boot=$(sed -n 's/^bootstrap\.servers=//p' "$conf" | tail -1)
 if [ -n "${DOCBUS_BOOTSTRAP:-}" ] && [ "$conf_boot" != "$DOCBUS_BOOTSTRAP" ]; then
   echo "demo: $dir/$conf names bootstrap.servers=$conf_boot, not DOCBUS_BOOTSTRAP=$DOCBUS_BOOTSTRAP;" \

@@ -98,9 +98,9 @@ int64_t counts_value(const counts_t *c, const metrics_t *m, const char *id, quar
 
 /* counts_value of metric id without a dims filter for the n consecutive quarters from
  * first, both windows at once: quarter[i] and cumulative[i] (cumulative may be NULL: not
- * wanted) for quarter first + i. One
- * pass over the metric's records for counts and sums (the per-quarter queries of an
- * audit scanned them 4 times a quarter); distinct and list metrics ask counts_value. */
+ * wanted) for quarter first + i. One pass over the metric's records for counts and sums
+ * (the per-quarter queries of an audit scanned them 4 times a quarter); distinct and
+ * list metrics ask counts_value. */
 void counts_series(const counts_t *c, const metrics_t *m, const char *id, quarter_t first,
                    size_t n, int64_t *quarter, int64_t *cumulative);
 
