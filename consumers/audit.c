@@ -853,6 +853,17 @@ static int run_online(struct run *r, const char *topics_list, const char *export
     if ((rc = plan(r, topics_list)))
         return rc;
     r->msg_topics = r->ntopics;
+    {
+        uint64_t expected = 0;
+        for (size_t i = 0; i < r->nparts; i++)
+            if (r->parts[i].end > r->parts[i].start)
+                expected += (uint64_t)(r->parts[i].end - r->parts[i].start);
+        if (audit_expect(r->audit, expected)) {
+            snprintf(r->errstr, sizeof r->errstr, "out of memory sizing the audit for %llu messages",
+                     (unsigned long long)expected);
+            return EXIT_FAIL;
+        }
+    }
     if (topics_list) {
         /* compare only the count records whose source was read */
         const char **names = malloc((r->nparts + 1) * sizeof *names);

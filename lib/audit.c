@@ -61,26 +61,42 @@ static kslot_t *kmap_get(const kmap_t *m, const uint8_t key[32])
     }
 }
 
+/* Rehashes m into cap slots (a power of two holding every key); 0, or -1 when out of
+ * memory (m unchanged). */
+static int kmap_rehash(kmap_t *m, size_t cap)
+{
+    size_t i;
+    kmap_t g = {0};
+    g.cap = cap;
+    if (!(g.slots = calloc(g.cap, sizeof *g.slots)))
+        return -1;
+    for (size_t j = 0; j < m->cap; j++) {
+        if (!m->slots[j].used)
+            continue;
+        for (i = kmap_index(m->slots[j].key, g.cap); g.slots[i].used; i = (i + 1) & (g.cap - 1))
+            ;
+        g.slots[i] = m->slots[j];
+    }
+    g.n = m->n;
+    free(m->slots);
+    *m = g;
+    return 0;
+}
+
+/* Capacity for n keys at a load of at most 3/4 (at least 1024 slots). */
+static size_t kmap_cap_for(size_t n)
+{
+    size_t cap = 1024;
+    while (cap < SIZE_MAX / 8 && n * 4 > cap * 3)
+        cap *= 2;
+    return cap;
+}
+
 /* Grows m when one more key would load it over 3/4; 0, or -1 when out of memory. */
 static int kmap_reserve(kmap_t *m)
 {
-    size_t i;
-    if ((m->n + 1) * 4 > m->cap * 3) {
-        kmap_t g = {0};
-        g.cap = m->cap ? m->cap * 2 : 1024;
-        if (!(g.slots = calloc(g.cap, sizeof *g.slots)))
-            return -1;
-        for (size_t j = 0; j < m->cap; j++) {
-            if (!m->slots[j].used)
-                continue;
-            for (i = kmap_index(m->slots[j].key, g.cap); g.slots[i].used; i = (i + 1) & (g.cap - 1))
-                ;
-            g.slots[i] = m->slots[j];
-        }
-        g.n = m->n;
-        free(m->slots);
-        *m = g;
-    }
+    if ((m->n + 1) * 4 > m->cap * 3)
+        return kmap_rehash(m, m->cap ? m->cap * 2 : 1024);
     return 0;
 }
 
@@ -1049,6 +1065,14 @@ static int compare_committed(const char *key, size_t klen, int64_t value, const 
     if (!record_compared(a, key, klen) || counts_get(a->recount, key, klen, &mine, &mine_item))
         return 0;
     return record_diff(a, key, klen, NULL, NULL, &value, item);
+}
+
+int audit_expect(audit_t *a, uint64_t messages)
+{
+    size_t cap = kmap_cap_for(messages > SIZE_MAX / 8 ? SIZE_MAX / 8 : (size_t)messages);
+    if (cap > a->copies.cap && kmap_rehash(&a->copies, cap))
+        return DB_ERR_NOMEM;
+    return 0;
 }
 
 int audit_only_topics(audit_t *a, const char *const *topics, size_t n)

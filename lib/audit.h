@@ -123,6 +123,10 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
  * Returns the number of differences found, or DB_ERR_NOMEM. */
 int audit_compare_committed(audit_t *a);
 
+/* Sizes the audit's tables for about `messages` messages to come (a hint: they grow as
+ * needed), so that they are not rebuilt while reading. 0 or DB_ERR_NOMEM. */
+int audit_expect(audit_t *a, uint64_t messages);
+
 /* Limits audit_compare_committed to the records whose source topic is one of topics
  * (copied), for an audit that read only some topics; figures, which sum every source,
  * are then not compared. 0 or DB_ERR_NOMEM. */
