@@ -99,8 +99,12 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
         goto fail;
     /* A group-less consumer reads bounded ranges (state, audit): when it waits at the
      * last stable offset for transaction markers, the broker should answer at once,
-     * not after the default 500 ms fetch wait. */
-    if (!group_id && set_default(conf, cfg, "fetch.wait.max.ms", "10", errstr, errstr_size))
+     * not after the default 500 ms fetch wait. It reads through once, as fast as it
+     * can verify: 16 MiB fetched ahead is as fast as librdkafka's 64 MiB (eight
+     * alternating audits of 414k messages each) and holds 150 MiB less at the peak. */
+    if (!group_id && (set_default(conf, cfg, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+                      set_default(conf, cfg, "queued.max.messages.kbytes", "16384", errstr,
+                                  errstr_size)))
         goto fail;
     if (rebalance_cb)
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
