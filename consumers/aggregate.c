@@ -622,7 +622,7 @@ int cmd_aggregate(int argc, char **argv)
                 a.txn_msgs = 0;
             }
             kafka_refill_note(&a.refill, m);
-            if (verify_pipe_full(a.pipe) && (rc = verify_pipe_drain(a.pipe, VERIFY_DRAIN_ONE, count_one, &a))) {
+            if (verify_pipe_full(a.pipe) && (rc = verify_pipe_drain(a.pipe, VERIFY_DRAIN_BURST, count_one, &a))) {
                 rd_kafka_message_destroy(m);
                 goto out;
             }

@@ -381,7 +381,7 @@ static int read_parts(struct run *r, evidence_kind_t kind)
         } else if (pp && !pp->done) {
             if (m->offset < pp->end && kind == EVIDENCE_MESSAGE) {
                 kafka_refill_note(&refill, m);
-                if (verify_pipe_full(pipe) && (rc = verify_pipe_drain(pipe, VERIFY_DRAIN_ONE, audit_one, &ap))) {
+                if (verify_pipe_full(pipe) && (rc = verify_pipe_drain(pipe, VERIFY_DRAIN_BURST, audit_one, &ap))) {
                     rd_kafka_message_destroy(m);
                     goto out;
                 }

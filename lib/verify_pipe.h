@@ -52,7 +52,8 @@ void verify_pipe_done(verify_pipe_t *p);
 /* How much verify_pipe_drain takes. */
 typedef enum {
     VERIFY_DRAIN_READY,      /* the messages proven already */
-    VERIFY_DRAIN_ONE,        /* at least the oldest, waiting for it, then those ready */
+    VERIFY_DRAIN_BURST,      /* waits until the oldest quarter of the pipe (or all of a
+                              * pipe less full) is proven, then takes those ready */
     VERIFY_DRAIN_ALL,        /* every message in the pipe, waiting for each */
 } verify_drain_t;
 

@@ -254,8 +254,8 @@ static int take(void *opaque, verify_slot_t *s)
 }
 
 /* verify_pipe_drain: ALL empties the pipe in order; a callback's non-zero result stops
- * it there (that message done, the rest still in); ONE takes at least one; READY never
- * waits and takes only what is proven. */
+ * it there (that message done, the rest still in); BURST takes all of a pipe holding
+ * fewer than a burst; READY never waits and takes only what is proven. */
 static void test_drain_modes(void **state)
 {
     fixture_t *f = *state;
@@ -276,15 +276,27 @@ static void test_drain_modes(void **state)
     assert_int_equal(f->msgs[52].released, 1);
     assert_int_equal(f->msgs[53].released, 0);
     d.stop_at = 0;
-    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ONE, take, &d), 0);
-    assert_true(d.next >= 54);
-    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_READY, take, &d), 0);
-    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 0);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_BURST, take, &d), 0);
     assert_int_equal(d.next, 60);
+    assert_int_equal(verify_pipe_in_flight(p), 0);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 0);
     assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_READY, take, &d), 0);   /* empty */
+    /* a full pipe: BURST takes at least its oldest quarter, in order */
+    size_t i = 60;
+    while (!verify_pipe_full(p)) {
+        assert_true(i < MSGS);
+        verify_pipe_push(p, f->msgs[i].value, f->msgs[i].len, &f->msgs[i]);
+        i++;
+    }
+    size_t full = verify_pipe_in_flight(p);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_BURST, take, &d), 0);
+    assert_true(d.next - 60 >= full / 4);
+    assert_int_equal(verify_pipe_in_flight(p), i - d.next);
+    assert_int_equal(verify_pipe_drain(p, VERIFY_DRAIN_ALL, take, &d), 0);
+    assert_int_equal(d.next, i);
     verify_pipe_destroy(p);
-    for (size_t i = 0; i < 60; i++)
-        assert_int_equal(f->msgs[i].released, 1);
+    for (size_t j = 0; j < i; j++)
+        assert_int_equal(f->msgs[j].released, 1);
     verifier_destroy(v);
 }
 
