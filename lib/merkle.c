@@ -1,68 +1,25 @@
 /* merkle.c - SHA-256 Merkle trees in RFC 6962 shape: leaves, roots, inclusion paths. */
 #include "merkle.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "error.h"
-
-/* SHA-256 is fetched once per process and each thread reuses one digest context:
- * looking the algorithm up per call costs more than hashing a small leaf. */
-static EVP_MD *sha256_md;
-static pthread_key_t ctx_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static int md_ok;
-
-static void ctx_free(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
-
-static void md_init(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    md_ok = sha256_md && pthread_key_create(&ctx_key, ctx_free) == 0;
-}
-
-static EVP_MD_CTX *thread_ctx(void)
-{
-    EVP_MD_CTX *ctx;
-    if (pthread_once(&md_once, md_init) != 0 || !md_ok)
-        return NULL;
-    ctx = pthread_getspecific(ctx_key);
-    if (!ctx) {
-        ctx = EVP_MD_CTX_new();
-        if (ctx && pthread_setspecific(ctx_key, ctx) != 0) {
-            EVP_MD_CTX_free(ctx);
-            ctx = NULL;
-        }
-    }
-    return ctx;
-}
+#include "sha256.h"
 
 /* SHA-256(prefix || a || b); b may be NULL. */
 static int hash_prefixed(uint8_t prefix, const uint8_t *a, size_t alen, const uint8_t *b,
                          size_t blen, uint8_t out[MERKLE_HASH_LEN])
 {
-    EVP_MD_CTX *ctx = thread_ctx();
-    if (!ctx || !EVP_DigestInit_ex(ctx, sha256_md, NULL) ||
-        !EVP_DigestUpdate(ctx, &prefix, 1) || (alen && !EVP_DigestUpdate(ctx, a, alen)) ||
-        (b && !EVP_DigestUpdate(ctx, b, blen)) || !EVP_DigestFinal_ex(ctx, out, NULL))
-        return DB_ERR_CRYPTO;
-    return 0;
+    sha256_part_t parts[3] = {{&prefix, 1}, {a, alen}, {b, b ? blen : 0}};
+    return sha256_parts(parts, 3, out);
 }
 
 int merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
 {
-    EVP_MD_CTX *ctx = thread_ctx();
-    if (!ctx || !EVP_DigestInit_ex(ctx, sha256_md, NULL) ||
-        (len && !EVP_DigestUpdate(ctx, data, len)) || !EVP_DigestFinal_ex(ctx, out, NULL))
-        return DB_ERR_CRYPTO;
-    return 0;
+    return sha256_of(data, len, out);
 }
 
 int merkle_leaf(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])

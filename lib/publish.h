@@ -61,8 +61,9 @@ rd_kafka_t *publisher_rk(publisher_t *p);
 void publisher_destroy(publisher_t *p);
 
 /* Computes the deterministic message id: the first 16 bytes of
- * SHA-256("docbus-msgid-v1" 0 producer 0 type 0 natural_key). */
-void publish_msg_id(const char *producer, body_type_t type, const char *natural_key,
-                    uint8_t out[16]);
+ * SHA-256("docbus-msgid-v1" 0 producer 0 type 0 natural_key). 0, or DB_ERR_CRYPTO (out
+ * unchanged). */
+int publish_msg_id(const char *producer, body_type_t type, const char *natural_key,
+                   uint8_t out[16]);
 
 #endif
