@@ -3,7 +3,7 @@
 # each pair measured in the same run, repeated, median ratio (docbus rate / peer rate).
 #   tests/bench/bench.sh [--json] [--reps N]
 # Environment:
-#   BENCH_N       messages per micro-benchmark pair (default 50000)
+#   BENCH_N       messages per micro-benchmark pair (default 200000)
 #   BENCH_SCALE   simulate --scale of the produce/aggregate/audit input (default 0.1,
 #                 ~280k records: ~415k Kafka messages timed on import, ~426k read;
 #                 at 0.03 the peers' start-up was a third of their time)
@@ -19,7 +19,7 @@ BUILD=${BUILD:-build}
 DOCBUS=$ROOT/$BUILD/docbus
 MICRO=$ROOT/$BUILD/bench/micro
 OUT=$ROOT/$BUILD/bench
-N=${BENCH_N:-50000}
+N=${BENCH_N:-200000}
 SCALE=${BENCH_SCALE:-0.1}
 REPS=${BENCH_REPS:-3}
 JSON=0
