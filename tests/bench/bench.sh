@@ -9,7 +9,8 @@
 #                 at 0.03 the peers' start-up was a third of their time)
 #   BENCH_REPS    repetitions of each pair (default 3, at least 3)
 #   BENCH_FULL=1  also the full hcmc-2018q1 pipeline at scale 1.0 (2.78M documents):
-#                 wall time and peak memory of import, aggregate, report (tens of minutes)
+#                 wall time and peak memory of import, aggregate, report and a 2018-Q1
+#                 audit (about three minutes more on the 2-core bench machine)
 #   DOCBUS_BOOTSTRAP  broker (default 127.0.0.1:19092; started with local.sh if down)
 # Writes the table to build/bench/latest.md (and latest.json); prints it (or the JSON).
 set -uo pipefail
