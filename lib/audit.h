@@ -123,8 +123,10 @@ int audit_committed_record(audit_t *a, int32_t partition, const char *key, size_
  * Returns the number of differences found, or DB_ERR_NOMEM. */
 int audit_compare_committed(audit_t *a);
 
-/* Sizes the audit's tables for about `messages` messages to come (a hint: they grow as
- * needed), so that they are not rebuilt while reading. 0 or DB_ERR_NOMEM. */
+/* Sizes the audit's copy table (a slot per message read) for about `messages` messages
+ * to come (a hint: it grows as needed), so that it is not rebuilt while reading; the
+ * msg_id table, a slot per distinct id (a document's copies in several inboxes share
+ * one), still grows as ids come. 0 or DB_ERR_NOMEM. */
 int audit_expect(audit_t *a, uint64_t messages);
 
 /* Limits audit_compare_committed to the records whose source topic is one of topics

@@ -161,8 +161,11 @@ static int sign_n(const char *dir, const struct corpus *co, long n, int batch, s
         size_t k = (size_t)i % co->n;
         memset(&c, 0, sizeof c);
         snprintf(nk, sizeof nk, "bench-%ld", i);
-        if ((rc = publish_msg_id(UNIT, BODY_DOCUMENT, nk, c.msg_id)))
-            break;
+        if ((rc = publish_msg_id(UNIT, BODY_DOCUMENT, nk, c.msg_id))) {
+            snprintf(err, errsz, "message id: %s", db_strerror(rc));
+            batch_signer_destroy(s);
+            return rc;
+        }
         memcpy(c.producer, UNIT, sizeof UNIT);
         c.body_type = BODY_DOCUMENT;
         memcpy(c.body_fingerprint, fp, 8);

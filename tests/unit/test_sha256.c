@@ -1,5 +1,16 @@
 /* test_sha256.c - sha256_parts against the FIPS 180-2 vectors and against OpenSSL's EVP
- * digest over the same bytes, however the input is split, from several threads. */
+ * digest over the same bytes split in many ways, from several threads; message ids
+ * (publish_msg_id) keep their documented bytes. lib/sha256.c is also compiled here as
+ * it builds against an OpenSSL without the deprecated API (its EVP fallback, under the
+ * names evp_sha256_*), and both must agree. */
+#define OPENSSL_API_COMPAT 30000
+#define OPENSSL_NO_DEPRECATED
+#define sha256_parts evp_sha256_parts
+#define sha256_of evp_sha256_of
+#include "../../lib/sha256.c"
+#undef sha256_parts
+#undef sha256_of
+
 #include <pthread.h>
 #include <stdio.h>
 #include <setjmp.h>
@@ -11,7 +22,20 @@
 
 #include <openssl/evp.h>
 
-#include "sha256.h"
+#include "publish.h"
+
+/* the build's own (lib/sha256.o), whichever path it took */
+int sha256_parts(const sha256_part_t *parts, size_t n, uint8_t out[SHA256_LEN]);
+int sha256_of(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+
+/* The copy compiled above really is the fallback. */
+static void test_fallback_is_compiled(void **state)
+{
+    (void)state;
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+    fail_msg("OPENSSL_NO_DEPRECATED did not hide the deprecated API: no fallback built");
+#endif
+}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -36,8 +60,9 @@ static void test_fips_vectors(void **state)
     assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-/* Every split of a 300-byte input into three parts (empty ones included) gives EVP's
- * digest of the whole. */
+/* Splits of a 300-byte input into three parts on a grid (empty first, middle and last
+ * parts and a 64-byte block boundary among them) give EVP's digest of the whole, on
+ * both paths; no parts at all give the empty input's. */
 static void test_any_split_matches_evp(void **state)
 {
     (void)state;
@@ -51,23 +76,47 @@ static void test_any_split_matches_evp(void **state)
             memset(got, 0, sizeof got);
             assert_int_equal(sha256_parts(p, 3, got), 0);
             assert_memory_equal(got, want, sizeof want);
+            memset(got, 0, sizeof got);
+            assert_int_equal(evp_sha256_parts(p, 3, got), 0);
+            assert_memory_equal(got, want, sizeof want);
         }
+    assert_int_equal(EVP_Digest("", 0, want, NULL, EVP_sha256(), NULL), 1);
+    assert_int_equal(sha256_parts(NULL, 0, got), 0);
+    assert_memory_equal(got, want, sizeof want);
+    assert_int_equal(evp_sha256_parts(NULL, 0, got), 0);
+    assert_memory_equal(got, want, sizeof want);
+}
+
+/* The first 16 bytes of SHA-256("docbus-msgid-v1" 0 producer 0 type 0 natural_key),
+ * computed with Python's hashlib: ids already in Kafka must keep matching. */
+static void test_message_ids_unchanged(void **state)
+{
+    (void)state;
+    uint8_t id[16];
+    char h[33];
+    assert_int_equal(publish_msg_id("000.00.01.H29", BODY_DOCUMENT, "doc-1", id), 0);
+    hex(id, sizeof id, h);
+    assert_string_equal(h, "2640a54f4ad2996ada90f4f44064f870");
+    assert_int_equal(publish_msg_id("000.00.47.H29", BODY_EVENT, "s\xe1\xbb\xb1 ki\xe1\xbb\x87n/7", id), 0);
+    hex(id, sizeof id, h);
+    assert_string_equal(h, "8b78bfb612fbfceacef27f2ebc4ce425");
 }
 
 static void *hash_many(void *arg)
 {
-    uint8_t buf[100], md[SHA256_LEN], want[SHA256_LEN];
+    uint8_t buf[100], md[SHA256_LEN], fb[SHA256_LEN], want[SHA256_LEN];
     int *bad = arg;
     for (int i = 0; i < 20000; i++) {
         memset(buf, i & 0xff, sizeof buf);
-        if (sha256_of(buf, sizeof buf, md) ||
+        if (sha256_of(buf, sizeof buf, md) || evp_sha256_of(buf, sizeof buf, fb) ||
             EVP_Digest(buf, sizeof buf, want, NULL, EVP_sha256(), NULL) != 1 ||
-            memcmp(md, want, sizeof md))
+            memcmp(md, want, sizeof md) || memcmp(fb, want, sizeof fb))
             (*bad)++;
     }
     return NULL;
 }
 
+/* Four threads at once, each path against EVP's one-shot digest. */
 static void test_threads_agree(void **state)
 {
     (void)state;
@@ -84,9 +133,11 @@ static void test_threads_agree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fallback_is_compiled),
         cmocka_unit_test(test_fips_vectors),
         cmocka_unit_test(test_any_split_matches_evp),
         cmocka_unit_test(test_threads_agree),
+        cmocka_unit_test(test_message_ids_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
