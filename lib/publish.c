@@ -429,9 +429,12 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < p->nsigners; i++)
         batch_signer_flush(p->signers[i].signer);
-    /* Bounded by message.timeout.ms: every copy gets a delivery report by then. */
+    /* Bounded by message.timeout.ms: every copy gets a delivery report by then.
+     * rd_kafka_flush, not rd_kafka_poll: while it runs, librdkafka sends what it holds
+     * at once instead of waiting out linger.ms (up to 500 ms for an import), and it
+     * serves the delivery reports. */
     while (p->inflight.next != &p->inflight) {
-        rd_kafka_poll(p->rk, 100);
+        rd_kafka_flush(p->rk, 100);
         check_fatal(p);
     }
     if (p->stats.failed) {

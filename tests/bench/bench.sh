@@ -131,7 +131,7 @@ rm -rf "$SHM"
 # ---------------------------------------------------------------- broker rows
 # kcat peers use the producer settings docbus forces (idempotent, acks=all, lz4) and
 # values of the very sizes docbus produced; consumers read_committed like docbus.
-KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=100
+KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=500
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
 have_audit=0
 "$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
