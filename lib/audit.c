@@ -580,7 +580,7 @@ int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const ch
                            const verified_t *v, const uint8_t body_hash[32])
 {
     char loc[300], stream[300];
-    uint8_t leaf[32], key[32], hash[32];
+    uint8_t leaf[32], key[KMAP_KEY], hash[32];
     int rc, same_topic_dup = 0, replayed = 0, created;
     int64_t first_ts = -1;
     kslot_t *s;
@@ -610,7 +610,7 @@ int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const ch
     /* Copies of one signed content in one topic: the leaf names the content, the topic
      * hash is folded in so each topic has its own first copy. */
     memcpy(leaf, v->leaf, 32);   /* proven by verifier_check */
-    memcpy(key, leaf, 32);
+    memcpy(key, leaf, KMAP_KEY);
     uint64_t th = fnv64(msg->topic);
     for (int i = 0; i < 8; i++)
         key[i] ^= (uint8_t)(th >> (8 * i));
@@ -630,8 +630,7 @@ int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const ch
     } else if ((rc = merkle_sha256(v->content.body, v->content.body_len, hash))) {
         return rc;
     }
-    memset(key, 0, 32);
-    memcpy(key, v->content.msg_id, 16);
+    memcpy(key, v->content.msg_id, KMAP_KEY);   /* a msg_id is 16 bytes */
     if (!(s = kmap_upsert(&a->ids, key, &created)))
         return DB_ERR_NOMEM;
     if (created) {
