@@ -40,47 +40,40 @@ struct ctx {
     size_t errstr_size;
 };
 
-enum kind {
-    K_NULL, K_BOOLEAN, K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_STRING, K_BYTES,
-    K_RECORD, K_ENUM, K_ARRAY, K_MAP, K_FIXED, K_UNION, K_BAD
-};
-
-enum logical { L_NONE, L_DATE, L_TIMESTAMP_MILLIS };
-
 static const struct {
     const char *name;
-    enum kind k;
+    json_avro_kind_t k;
 } primitives[] = {
-    {"null", K_NULL}, {"boolean", K_BOOLEAN}, {"int", K_INT}, {"long", K_LONG},
-    {"float", K_FLOAT}, {"double", K_DOUBLE}, {"string", K_STRING}, {"bytes", K_BYTES},
+    {"null", JA_NULL}, {"boolean", JA_BOOLEAN}, {"int", JA_INT}, {"long", JA_LONG},
+    {"float", JA_FLOAT}, {"double", JA_DOUBLE}, {"string", JA_STRING}, {"bytes", JA_BYTES},
 };
 
-static enum kind primitive_kind(const char *s)
+static json_avro_kind_t primitive_kind(const char *s)
 {
     if (*s < 'a' || *s > 's')
-        return K_BAD; /* named types start with an upper-case letter or a namespace */
+        return JA_BAD; /* named types start with an upper-case letter or a namespace */
     for (size_t i = 0; i < sizeof primitives / sizeof primitives[0]; i++)
         if (s[0] == primitives[i].name[0] && strcmp(s, primitives[i].name) == 0)
             return primitives[i].k;
-    return K_BAD;
+    return JA_BAD;
 }
 
 /* Resolves a schema node (named references included) to its definition and kind. */
-static json_t *resolve(const json_avro_t *ja, json_t *s, enum kind *k, enum logical *lt)
+static json_t *resolve(const json_avro_t *ja, json_t *s, json_avro_kind_t *k, json_avro_logical_t *lt)
 {
-    *lt = L_NONE;
+    *lt = JA_L_NONE;
     if (json_is_string(s)) {
         *k = primitive_kind(json_string_value(s));
-        if (*k != K_BAD)
+        if (*k != JA_BAD)
             return s;
         s = json_object_get(ja->names, json_string_value(s));
         if (!s) {
-            *k = K_BAD;
+            *k = JA_BAD;
             return NULL;
         }
     }
     if (json_is_array(s)) {
-        *k = K_UNION;
+        *k = JA_UNION;
         return s;
     }
     if (json_is_object(s)) {
@@ -90,32 +83,32 @@ static json_t *resolve(const json_avro_t *ja, json_t *s, enum kind *k, enum logi
         if (!ts)
             return resolve(ja, t, k, lt); /* {"type": {...}} or {"type": [...]} */
         if (strcmp(ts, "record") == 0 || strcmp(ts, "error") == 0)
-            *k = K_RECORD;
+            *k = JA_RECORD;
         else if (strcmp(ts, "enum") == 0)
-            *k = K_ENUM;
+            *k = JA_ENUM;
         else if (strcmp(ts, "array") == 0)
-            *k = K_ARRAY;
+            *k = JA_ARRAY;
         else if (strcmp(ts, "map") == 0)
-            *k = K_MAP;
+            *k = JA_MAP;
         else if (strcmp(ts, "fixed") == 0)
-            *k = K_FIXED;
+            *k = JA_FIXED;
         else {
             /* a primitive written as an object, maybe with a logical type */
             resolve(ja, t, k, lt);
-            if (l && strcmp(l, "date") == 0 && *k == K_INT)
-                *lt = L_DATE;
-            else if (l && strcmp(l, "timestamp-millis") == 0 && *k == K_LONG)
-                *lt = L_TIMESTAMP_MILLIS;
+            if (l && strcmp(l, "date") == 0 && *k == JA_INT)
+                *lt = JA_L_DATE;
+            else if (l && strcmp(l, "timestamp-millis") == 0 && *k == JA_LONG)
+                *lt = JA_L_TIMESTAMP_MILLIS;
         }
         return s;
     }
-    *k = K_BAD;
+    *k = JA_BAD;
     return NULL;
 }
 
 /* 1 for the text fields capped in characters (JSON_AVRO_TEXT_CAP): Document.subject
  * and Document.content_summary. */
-static int capped_text(const char *record, const char *field)
+int json_avro_capped_text(const char *record, const char *field)
 {
     return record && field && strcmp(record, "Document") == 0 &&
            (strcmp(field, "subject") == 0 || strcmp(field, "content_summary") == 0);
@@ -125,8 +118,8 @@ static int capped_text(const char *record, const char *field)
 struct resolved {
     json_t *node;              /* NULL: empty slot */
     json_t *d;
-    enum kind k;
-    enum logical lt;
+    json_avro_kind_t k;
+    json_avro_logical_t lt;
     size_t nfields;
     const char **fname;
     json_t **ftype, **fdefault;
@@ -165,7 +158,7 @@ static int resolved_fields(struct resolved *r, json_t *d)
         r->fdefault[i] = json_object_get(f, "default");
         if (!r->fname[i])
             return -1;
-        if (capped_text(rname, r->fname[i]))
+        if (json_avro_capped_text(rname, r->fname[i]))
             r->capped |= 1ULL << i;
     }
     r->nfields = n;
@@ -211,7 +204,7 @@ static const struct resolved *resolve_memo(const json_avro_t *cja, json_t *s)
     r = &ja->memo[j];
     memset(r, 0, sizeof *r);
     r->d = resolve(ja, s, &r->k, &r->lt);
-    if (r->k == K_RECORD && resolved_fields(r, r->d) != 0) {
+    if (r->k == JA_RECORD && resolved_fields(r, r->d) != 0) {
         resolved_free(r);
         r->fname = NULL;
         r->ftype = r->fdefault = NULL;
@@ -350,6 +343,17 @@ int json_avro_new_body(body_type_t t, json_avro_t **out, char *errstr, size_t er
     return json_avro_new_embedded(files[t], out, errstr, errstr_size);
 }
 
+json_t *json_avro_schema_json(const json_avro_t *ja)
+{
+    return ja->root;
+}
+
+json_t *json_avro_resolve(const json_avro_t *ja, json_t *s, json_avro_kind_t *k,
+                          json_avro_logical_t *lt)
+{
+    return resolve(ja, s, k, lt);
+}
+
 avro_schema_t json_avro_schema(const json_avro_t *ja)
 {
     return ja->schema;
@@ -480,10 +484,10 @@ static int hexval(char ch)
 
 /* Returns the name a union branch is selected by: a named type's short name or a
  * primitive's type name. */
-static const char *branch_name(const json_avro_t *ja, json_t *b)
+const char *json_avro_branch_name(const json_avro_t *ja, json_t *b)
 {
-    enum kind k;
-    enum logical lt;
+    json_avro_kind_t k;
+    json_avro_logical_t lt;
     json_t *d = resolve(ja, b, &k, &lt);
     const char *name;
     if (!d)
@@ -559,7 +563,7 @@ static int record_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *
         const char *fname = json_string_value(json_object_get(f, "name"));
         int rc = field_from_json(c, v, i, fname, rname, json_object_get(in, fname),
                                  json_object_get(f, "default"), json_object_get(f, "type"),
-                                 capped_text(rname, fname));
+                                 json_avro_capped_text(rname, fname));
         if (rc)
             return rc;
     }
@@ -621,7 +625,7 @@ static int union_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *v
             key = json_object_iter_key(it);
             val = json_object_iter_value(it);
             json_array_foreach(d, i, b) {
-                const char *bn = branch_name(c->ja, b);
+                const char *bn = json_avro_branch_name(c->ja, b);
                 const char *dot = strrchr(key, '.');
                 if (strcmp(bn, key) == 0 || (dot && strcmp(bn, dot + 1) == 0))
                     pick = i;
@@ -630,7 +634,7 @@ static int union_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *v
         if (pick == SIZE_MAX) {
             json_array_foreach(d, i, b) {
                 int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                 branch_name(c->ja, b));
+                                 json_avro_branch_name(c->ja, b));
                 if (w > 0 && used + (size_t)w < sizeof names)
                     used += (size_t)w;
             }
@@ -646,7 +650,7 @@ static int union_from_json(struct ctx *c, json_t *d, json_t *in, avro_value_t *v
         return fail(c, DB_ERR_INVALID, "cannot select union branch %zu: %s", pick,
                     avro_strerror());
     if (val != in) {
-        size_t old = path_push_field(c, branch_name(c->ja, json_array_get(d, pick)));
+        size_t old = path_push_field(c, json_avro_branch_name(c->ja, json_array_get(d, pick)));
         rc = from_json(c, json_array_get(d, pick), val, &branch, text_cap, 0);
         path_pop(c, old);
         return rc;
@@ -695,8 +699,8 @@ void json_avro_utf8_checked(json_avro_t *ja, int on)
 static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, int text_cap,
                      int is_default)
 {
-    enum kind k;
-    enum logical lt;
+    json_avro_kind_t k;
+    json_avro_logical_t lt;
     const struct resolved *r = resolve_memo(c->ja, sch);
     json_t *d = r ? r->d : resolve(c->ja, sch, &k, &lt);
     size_t i;
@@ -708,17 +712,17 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
     }
 
     switch (k) {
-    case K_NULL:
+    case JA_NULL:
         if (!json_is_null(in))
             return fail(c, DB_ERR_INVALID, "expected null, got %s", json_kind(in));
         return avro_value_set_null(v) ? fail(c, DB_ERR_INVALID, "%s", avro_strerror()) : 0;
-    case K_BOOLEAN:
+    case JA_BOOLEAN:
         if (!json_is_boolean(in))
             return fail(c, DB_ERR_INVALID, "expected true or false, got %s", json_kind(in));
         return avro_value_set_boolean(v, json_is_true(in)) ? fail(c, DB_ERR_INVALID, "%s",
                                                                  avro_strerror()) : 0;
-    case K_INT:
-        if (lt == L_DATE && !(is_default && json_is_integer(in))) {
+    case JA_INT:
+        if (lt == JA_L_DATE && !(is_default && json_is_integer(in))) {
             /* schema defaults of logical types are raw numbers (Avro spec) */
             int32_t days;
             char why[160];
@@ -736,8 +740,8 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
                         json_integer_value(in));
         return avro_value_set_int(v, (int32_t)json_integer_value(in))
                    ? fail(c, DB_ERR_INVALID, "%s", avro_strerror()) : 0;
-    case K_LONG:
-        if (lt == L_TIMESTAMP_MILLIS && !(is_default && json_is_integer(in))) {
+    case JA_LONG:
+        if (lt == JA_L_TIMESTAMP_MILLIS && !(is_default && json_is_integer(in))) {
             int64_t ms;
             char why[200];
             if (!json_is_string(in))
@@ -752,16 +756,16 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
             return fail(c, DB_ERR_INVALID, "expected an integer, got %s", json_kind(in));
         return avro_value_set_long(v, json_integer_value(in))
                    ? fail(c, DB_ERR_INVALID, "%s", avro_strerror()) : 0;
-    case K_FLOAT:
-    case K_DOUBLE:
+    case JA_FLOAT:
+    case JA_DOUBLE:
         if (!json_is_number(in))
             return fail(c, DB_ERR_INVALID, "expected a number, got %s", json_kind(in));
-        rc = k == K_FLOAT ? avro_value_set_float(v, (float)json_number_value(in))
+        rc = k == JA_FLOAT ? avro_value_set_float(v, (float)json_number_value(in))
                           : avro_value_set_double(v, json_number_value(in));
         return rc ? fail(c, DB_ERR_INVALID, "%s", avro_strerror()) : 0;
-    case K_STRING:
+    case JA_STRING:
         return string_from_json(c, in, v, text_cap);
-    case K_BYTES: {
+    case JA_BYTES: {
         unsigned char *buf;
         long n;
         if (!json_is_string(in))
@@ -777,7 +781,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         free(buf);
         return rc ? fail(c, DB_ERR_NOMEM, "%s", avro_strerror()) : 0;
     }
-    case K_FIXED: {
+    case JA_FIXED: {
         size_t size = (size_t)json_integer_value(json_object_get(d, "size"));
         const char *s = json_string_value(in);
         unsigned char buf[1024];
@@ -798,7 +802,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         return avro_value_set_fixed(v, buf, size) ? fail(c, DB_ERR_INVALID, "%s", avro_strerror())
                                                   : 0;
     }
-    case K_ENUM: {
+    case JA_ENUM: {
         json_t *syms = json_object_get(d, "symbols"), *sym;
         const char *s = json_string_value(in);
         char list[400] = "";
@@ -820,7 +824,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         return fail(c, DB_ERR_INVALID, "unknown symbol \"%s\" of %s (expected one of %s)", s,
                     json_string_value(json_object_get(d, "name")), list);
     }
-    case K_ARRAY: {
+    case JA_ARRAY: {
         json_t *e;
         if (!json_is_array(in))
             return fail(c, DB_ERR_INVALID, "expected an array, got %s", json_kind(in));
@@ -837,7 +841,7 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         }
         return 0;
     }
-    case K_MAP: {
+    case JA_MAP: {
         const char *key;
         json_t *e;
         if (!json_is_object(in))
@@ -855,11 +859,11 @@ static int from_json(struct ctx *c, json_t *sch, json_t *in, avro_value_t *v, in
         }
         return 0;
     }
-    case K_RECORD:
+    case JA_RECORD:
         return r && r->fname ? record_from_table(c, r, in, v) : record_from_json(c, d, in, v);
-    case K_UNION:
+    case JA_UNION:
         return union_from_json(c, d, in, v, text_cap, is_default);
-    case K_BAD:
+    case JA_BAD:
         break;
     }
     return fail(c, DB_ERR_INVALID, "schema type not understood");
@@ -891,48 +895,48 @@ static int set_out(struct ctx *c, json_t *j, json_t **out)
 
 static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
 {
-    enum kind k;
-    enum logical lt;
+    json_avro_kind_t k;
+    json_avro_logical_t lt;
     json_t *d = resolve(c->ja, sch, &k, &lt);
     size_t i, n;
     int rc = 0;
 
     *out = NULL;
     switch (k) {
-    case K_NULL:
+    case JA_NULL:
         return set_out(c, json_null(), out);
-    case K_BOOLEAN: {
+    case JA_BOOLEAN: {
         int b = 0;
         avro_value_get_boolean(v, &b);
         return set_out(c, json_boolean(b), out);
     }
-    case K_INT: {
+    case JA_INT: {
         int32_t x = 0;
         char buf[32];
         avro_value_get_int(v, &x);
-        if (lt == L_DATE)
+        if (lt == JA_L_DATE)
             return set_out(c, json_string(vn_date_format(x, buf, sizeof buf)), out);
         return set_out(c, json_integer(x), out);
     }
-    case K_LONG: {
+    case JA_LONG: {
         int64_t x = 0;
         char buf[48];
         avro_value_get_long(v, &x);
-        if (lt == L_TIMESTAMP_MILLIS)
+        if (lt == JA_L_TIMESTAMP_MILLIS)
             return set_out(c, json_string(vn_time_format(x, buf, sizeof buf)), out);
         return set_out(c, json_integer(x), out);
     }
-    case K_FLOAT: {
+    case JA_FLOAT: {
         float x = 0;
         avro_value_get_float(v, &x);
         return set_out(c, json_real(x), out);
     }
-    case K_DOUBLE: {
+    case JA_DOUBLE: {
         double x = 0;
         avro_value_get_double(v, &x);
         return set_out(c, json_real(x), out);
     }
-    case K_STRING: {
+    case JA_STRING: {
         const char *s = NULL;
         size_t size = 0;
         json_t *j;
@@ -944,7 +948,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
         *out = j;
         return 0;
     }
-    case K_BYTES: {
+    case JA_BYTES: {
         const void *buf = NULL;
         size_t size = 0;
         char *b64;
@@ -956,7 +960,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
         free(b64);
         return rc;
     }
-    case K_FIXED: {
+    case JA_FIXED: {
         const unsigned char *buf = NULL;
         size_t size = 0;
         char hex[2049];
@@ -968,7 +972,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
         hex[2 * size] = '\0';
         return set_out(c, json_string(hex), out);
     }
-    case K_ENUM: {
+    case JA_ENUM: {
         int x = -1;
         json_t *syms = json_object_get(d, "symbols");
         avro_value_get_enum(v, &x);
@@ -976,7 +980,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
             return fail(c, DB_ERR_INVALID, "enum index %d out of range", x);
         return set_out(c, json_incref(json_array_get(syms, (size_t)x)), out);
     }
-    case K_ARRAY: {
+    case JA_ARRAY: {
         json_t *arr = json_array();
         if (!arr)
             return fail(c, DB_ERR_NOMEM, "out of memory");
@@ -997,7 +1001,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
             *out = arr;
         return rc;
     }
-    case K_MAP: {
+    case JA_MAP: {
         json_t *obj = json_object();
         if (!obj)
             return fail(c, DB_ERR_NOMEM, "out of memory");
@@ -1019,7 +1023,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
             *out = obj;
         return rc;
     }
-    case K_RECORD: {
+    case JA_RECORD: {
         json_t *obj = json_object(), *f;
         if (!obj)
             return fail(c, DB_ERR_NOMEM, "out of memory");
@@ -1044,7 +1048,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
             *out = obj;
         return rc;
     }
-    case K_UNION: {
+    case JA_UNION: {
         int disc = -1;
         avro_value_t branch;
         json_t *b, *e = NULL;
@@ -1066,7 +1070,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
             return 0;
         }
         *out = json_object();
-        if (!*out || json_object_set_new(*out, branch_name(c->ja, json_array_get(d, (size_t)disc)),
+        if (!*out || json_object_set_new(*out, json_avro_branch_name(c->ja, json_array_get(d, (size_t)disc)),
                                          e) != 0) {
             json_decref(*out);
             *out = NULL;
@@ -1074,7 +1078,7 @@ static int to_json(struct ctx *c, json_t *sch, avro_value_t *v, json_t **out)
         }
         return 0;
     }
-    case K_BAD:
+    case JA_BAD:
         break;
     }
     return fail(c, DB_ERR_INVALID, "schema type not understood");

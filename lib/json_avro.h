@@ -13,6 +13,15 @@
 #define JSON_AVRO_TEXT_CAP 500             /* characters, Document.subject/content_summary */
 #define JSON_AVRO_BYTES_CAP ENVELOPE_MAX_BYTES
 
+/* What a schema node is, once named references are followed (json_avro_resolve). */
+typedef enum {
+    JA_NULL, JA_BOOLEAN, JA_INT, JA_LONG, JA_FLOAT, JA_DOUBLE, JA_STRING, JA_BYTES,
+    JA_RECORD, JA_ENUM, JA_ARRAY, JA_MAP, JA_FIXED, JA_UNION, JA_BAD
+} json_avro_kind_t;
+
+/* The logical types the conversion reads and writes as text. */
+typedef enum { JA_L_NONE, JA_L_DATE, JA_L_TIMESTAMP_MILLIS } json_avro_logical_t;
+
 /* A converter for one Avro schema. It keeps the schema's JSON text because Avro-C
  * drops field defaults and logical types, which the conversion needs. */
 typedef struct json_avro json_avro_t;
@@ -72,5 +81,20 @@ void json_avro_utf8_checked(json_avro_t *ja, int on);
  * not UTF-8 in decoded input) or DB_ERR_NOMEM with the path in errstr. */
 int json_avro_to_json(const json_avro_t *ja, avro_value_t *v, json_t **out, char *errstr,
                       size_t errstr_size);
+
+/* The schema's JSON (borrowed), for code that compiles its own plan of it (json_fast). */
+json_t *json_avro_schema_json(const json_avro_t *ja);
+
+/* Resolves schema node s of ja's schema (named references followed) to its definition
+ * (borrowed; NULL when it names nothing), its kind in *k and logical type in *lt. */
+json_t *json_avro_resolve(const json_avro_t *ja, json_t *s, json_avro_kind_t *k,
+                          json_avro_logical_t *lt);
+
+/* The name a union branch goes by in {"Name": value} (a named type's short name, a
+ * primitive's type name), as json_avro_from_json matches it. */
+const char *json_avro_branch_name(const json_avro_t *ja, json_t *branch);
+
+/* 1 when field of record rname is capped at JSON_AVRO_TEXT_CAP characters. */
+int json_avro_capped_text(const char *rname, const char *field);
 
 #endif

@@ -207,6 +207,11 @@ static int needs_jansson(const char *text, size_t len)
     return 0;
 }
 
+int json_parse_yajl_safe(const char *text, size_t len)
+{
+    return !needs_jansson(text, len);
+}
+
 /* How many of the n bytes at s are in the set accept (s need not end in NUL). */
 static size_t strspn_len(const char *s, size_t n, const char *accept)
 {

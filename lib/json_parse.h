@@ -21,4 +21,9 @@ int json_parse(const char *text, size_t len, json_t **out, char *errstr, size_t 
  * surrogates, nothing above U+10FFFF), as JSON text and jansson strings must be. */
 int json_utf8_valid(const char *s, size_t n);
 
+/* 1 when yajl reads text exactly as jansson would: strict UTF-8 throughout, no escaped
+ * UTF-16 surrogate, no vertical tab or form feed byte. Text for which it is 0 must go
+ * through json_parse (which hands it to jansson). */
+int json_parse_yajl_safe(const char *text, size_t len);
+
 #endif

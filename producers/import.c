@@ -119,8 +119,6 @@ static void progress(const struct import *im, publisher_t *pub, double t0, off_t
 static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
 {
     struct slot *sl;
-    body_type_t t;
-    json_t *rec = NULL;
     int stop;
 
     pthread_mutex_lock(&r->mu);
@@ -142,10 +140,8 @@ static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
         sl->rc = DB_ERR_INVALID;
         len = 200;
     } else {
-        sl->rc = jsonl_parse_line(line, len, &t, &rec, sl->errstr, sizeof sl->errstr);
-        if (!sl->rc)
-            sl->rc = submit_prepare(r->prep, t, rec, &sl->item, sl->errstr, sizeof sl->errstr);
-        json_decref(rec);
+        sl->rc = submit_prepare_line(r->prep, line, len, &sl->item, sl->errstr,
+                                     sizeof sl->errstr);
     }
     free(sl->text);
     sl->text = NULL;

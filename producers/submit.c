@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body_view.h"
 #include "codec.h"
 #include "error.h"
 #include "json_avro.h"
+#include "json_fast.h"
+#include "jsonl.h"
 #include "kafka.h"
 #include "record.h"
 #include "schema.h"
@@ -23,6 +26,8 @@ struct submit_prep {
     const units_t *units;
     json_avro_t *conv[3];
     avro_value_t value[3];
+    json_fast_t *fast[3];      /* the one-pass path of submit_prepare_line */
+    body_view_t *view;         /* its body, read back for the checks */
     uint8_t *buf;
 };
 
@@ -52,6 +57,14 @@ submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t err
         json_avro_borrow_strings(p->conv[t], 1);
         /* its records come from json_parse or jansson's checked constructors */
         json_avro_utf8_checked(p->conv[t], 1);
+        if (!(p->fast[t] = json_fast_new(p->conv[t]))) {
+            snprintf(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+    }
+    if (!(p->view = body_view_new())) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
     }
     return p;
 fail:
@@ -67,7 +80,9 @@ void submit_prep_destroy(submit_prep_t *p)
         if (p->value[t].iface)
             avro_value_decref(&p->value[t]);
         json_avro_destroy(p->conv[t]);
+        json_fast_destroy(p->fast[t]);
     }
+    body_view_destroy(p->view);
     free(p->buf);
     free(p);
 }
@@ -127,19 +142,18 @@ static int get_str(avro_value_t *v, const char *name, const char **out)
     return 0;
 }
 
-int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
-                   char *errstr, size_t errstr_size)
+/* Checks body v of type t against the registry and fills item's routing: natural key,
+ * Kafka key, topics, producer. 0 or DB_ERR_INVALID with errstr. */
+static int route(submit_prep_t *p, body_type_t t, avro_value_t *v, submit_item_t *item,
+                 char *errstr, size_t errstr_size)
 {
-    avro_value_t *v = &p->value[t];
     char *natural = item->natural, *key = item->key;
     char (*topic_names)[UNIT_CODE_MAX + 16] = item->topics;
     int ntopics = 0, rc;
     size_t len;
     const char *producer, *str;
 
-    avro_value_reset(v);
-    if ((rc = json_avro_from_json(p->conv[t], record, v, errstr, errstr_size)) ||
-        (rc = record_validate(t, v, p->units, errstr, errstr_size)))
+    if ((rc = record_validate(t, v, p->units, errstr, errstr_size)))
         return rc;
     if (record_natural_key(t, v, natural, sizeof item->natural)) {
         snprintf(errstr, errstr_size, "natural key longer than %zu bytes", sizeof item->natural);
@@ -184,13 +198,16 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
         ntopics++;
         break;
     }
-    if ((rc = body_encode(v, p->buf, BODY_BUF, &len)) || len > BODY_MAX) {
-        snprintf(errstr, errstr_size,
-                 "record encodes to %s%zu bytes, over the %d-byte cap of one message "
-                 "(send large attachments by reference)", rc ? "more than " : "",
-                 rc ? (size_t)BODY_BUF : len, BODY_MAX);
-        return DB_ERR_INVALID;
-    }
+    item->type = t;
+    item->ntopics = ntopics;
+    str_join(item->producer, sizeof item->producer, producer ? producer : "", NULL);
+    return 0;
+}
+
+/* Copies the len bytes of body into item's reused buffer. 0 or DB_ERR_NOMEM. */
+static int keep_body(submit_item_t *item, const uint8_t *body, size_t len, char *errstr,
+                     size_t errstr_size)
+{
     if (len > item->cap) {
         uint8_t *nb = realloc(item->body, len);
         if (!nb) {
@@ -200,12 +217,77 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
         item->body = nb;
         item->cap = len;
     }
-    memcpy(item->body, p->buf, len);
+    memcpy(item->body, body, len);
     item->len = len;
-    item->type = t;
-    item->ntopics = ntopics;
-    str_join(item->producer, sizeof item->producer, producer ? producer : "", NULL);
     return 0;
+}
+
+int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
+                   char *errstr, size_t errstr_size)
+{
+    avro_value_t *v = &p->value[t];
+    size_t len;
+    int rc;
+
+    avro_value_reset(v);
+    if ((rc = json_avro_from_json(p->conv[t], record, v, errstr, errstr_size)) ||
+        (rc = route(p, t, v, item, errstr, errstr_size)))
+        return rc;
+    if ((rc = body_encode(v, p->buf, BODY_BUF, &len)) || len > BODY_MAX) {
+        snprintf(errstr, errstr_size,
+                 "record encodes to %s%zu bytes, over the %d-byte cap of one message "
+                 "(send large attachments by reference)", rc ? "more than " : "",
+                 rc ? (size_t)BODY_BUF : len, BODY_MAX);
+        return DB_ERR_INVALID;
+    }
+    return keep_body(item, p->buf, len, errstr, errstr_size);
+}
+
+/* The body type a line names in the form writers of JSON Lines use (simulate's among
+ * them): starting {"type":"document", and so on. -1 for any other start. */
+static int leading_type(const char *line, size_t len)
+{
+    static const char *starts[] = {"{\"type\":\"document\",", "{\"type\":\"status\",",
+                                   "{\"type\":\"event\","};
+    for (int t = 0; t <= BODY_EVENT; t++) {
+        size_t n = strlen(starts[t]);
+        if (len > n && memcmp(line, starts[t], n) == 0)
+            return t;
+    }
+    return -1;
+}
+
+/* submit_prepare_line's one pass: 0 with item filled, or -1 when the line must take
+ * the full path (which also names any error: this one only declines). */
+static int prepare_fast(submit_prep_t *p, body_type_t t, const char *line, size_t len,
+                        submit_item_t *item)
+{
+    const uint8_t *body;
+    size_t blen;
+    avro_value_t *v;
+    char err[256];
+    if (json_fast_encode(p->fast[t], line, len, "type", BODY_MAX, &body, &blen) ||
+        body_view_read(p->view, json_avro_schema(p->conv[t]), body, blen, NULL, &v, err,
+                       sizeof err) ||
+        route(p, t, v, item, err, sizeof err) ||
+        keep_body(item, body, blen, err, sizeof err))
+        return -1;
+    return 0;
+}
+
+int submit_prepare_line(submit_prep_t *p, const char *line, size_t len, submit_item_t *item,
+                        char *errstr, size_t errstr_size)
+{
+    int t = len <= JSONL_LINE_MAX ? leading_type(line, len) : -1, rc;
+    body_type_t bt;
+    json_t *rec = NULL;
+    if (t >= 0 && prepare_fast(p, (body_type_t)t, line, len, item) == 0)
+        return 0;
+    rc = jsonl_parse_line(line, len, &bt, &rec, errstr, errstr_size);
+    if (!rc)
+        rc = submit_prepare(p, bt, rec, item, errstr, errstr_size);
+    json_decref(rec);
+    return rc;
 }
 
 int submitter_send(submitter_t *s, const submit_item_t *item, int64_t ref, char *errstr,

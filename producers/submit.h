@@ -56,6 +56,14 @@ submit_prep_t *submit_prep_new(const units_t *registry, char *errstr, size_t err
 int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_t *item,
                    char *errstr, size_t errstr_size);
 
+/* submit_prepare for one JSON Lines input line (its "type" key names the body type):
+ * lines that start {"type":"<type>", take a one-pass path (json_fast) when they are
+ * valid, every other line and every invalid one the full path; the item and the error
+ * are the same either way. Returns as submit_prepare (and DB_ERR_TOO_LARGE for a line
+ * over JSONL_LINE_MAX). */
+int submit_prepare_line(submit_prep_t *p, const char *line, size_t len, submit_item_t *item,
+                        char *errstr, size_t errstr_size);
+
 /* Frees the body buffer of item. */
 void submit_item_clear(submit_item_t *item);
 
