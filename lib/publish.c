@@ -31,7 +31,7 @@ struct msg {
     char producer[UNIT_CODE_MAX];
     char key[256];
     int ntopics;
-    const char *topics[MAX_TOPICS];   /* names interned in known_topics */
+    int topics[MAX_TOPICS];      /* indices in the publisher's topic table */
     struct msg *prev, *next;     /* in-flight list */
 };
 
@@ -41,7 +41,7 @@ struct route {
     body_type_t type;
     char key[256];
     int ntopics;
-    const char *topics[MAX_TOPICS];   /* names interned in known_topics */
+    int topics[MAX_TOPICS];      /* indices in the publisher's topic table */
 };
 
 struct unit_signer {
@@ -60,7 +60,14 @@ struct publisher {
     publish_stats_t stats;
     int64_t batch_size, linger_ms, deadline_ms;
     char pki_dir[512], state_dir[512], prefix[256];
-    strindex_t *known_topics;    /* topics that exist (value unused) */
+    strindex_t *known_topics;    /* topics that exist -> index in topic */
+    /* A handle per topic produced to, made on first use: producing by name made
+     * librdkafka look the name up among all its topics under a lock, per message. */
+    struct topic {
+        const char *name;        /* interned in known_topics */
+        rd_kafka_topic_t *rkt;   /* NULL until used on this producer */
+    } *topic;
+    size_t ntopic, captopic;
     strindex_t *signer_of;       /* unit code -> index in signers */
     int recreating;
     uint64_t adds;               /* publisher_add calls, for polling every POLL_EVERY */
@@ -141,7 +148,30 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 
 static int remember_topic(publisher_t *p, const char *topic)
 {
-    return strindex_put(p->known_topics, topic, 0);
+    if (strindex_get(p->known_topics, topic) >= 0)
+        return 0;
+    if (p->ntopic == p->captopic) {
+        size_t cap = p->captopic ? p->captopic * 2 : 256;
+        struct topic *t = realloc(p->topic, cap * sizeof *t);
+        if (!t)
+            return DB_ERR_NOMEM;
+        p->topic = t;
+        p->captopic = cap;
+    }
+    if (strindex_put(p->known_topics, topic, (long)p->ntopic))
+        return DB_ERR_NOMEM;
+    p->topic[p->ntopic++] = (struct topic){strindex_key(p->known_topics, topic), NULL};
+    return 0;
+}
+
+/* Releases the topic handles of the current producer (before it is destroyed). */
+static void drop_topic_handles(publisher_t *p)
+{
+    for (size_t i = 0; i < p->ntopic; i++)
+        if (p->topic[i].rkt) {
+            rd_kafka_topic_destroy(p->topic[i].rkt);
+            p->topic[i].rkt = NULL;
+        }
 }
 
 int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
@@ -182,15 +212,19 @@ static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t 
     return remember_topic(p, topic);
 }
 
-/* Produces one copy of m to topic; waits for queue space instead of dropping. */
-static int produce_copy(publisher_t *p, struct msg *m, const char *topic)
+/* Produces one copy of m to topic number ti; waits for queue space instead of
+ * dropping. */
+static int produce_copy(publisher_t *p, struct msg *m, int ti)
 {
     static const char *type_names[] = {"document", "status", "event"};
+    struct topic *t = &p->topic[ti];
+    if (!t->rkt && !(t->rkt = rd_kafka_topic_new(p->rk, t->name, NULL)))
+        return rd_kafka_last_error();
     for (;;) {
         /* No copy flag: the bytes are ours until the delivery report, so the same
          * buffer serves every topic and a re-production after a fatal error. */
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(m->value, m->len),
+            p->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_VALUE(m->value, m->len),
             RD_KAFKA_V_KEY(m->key, strlen(m->key)), RD_KAFKA_V_OPAQUE(m),
             RD_KAFKA_V_HEADER("docbus.type", type_names[m->type], -1),
             RD_KAFKA_V_HEADER("docbus.producer", m->producer, -1), RD_KAFKA_V_END);
@@ -248,6 +282,7 @@ static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
     p->recreating = 1;
     rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(old, 0);
+    drop_topic_handles(p);
     rd_kafka_destroy(old);
     p->recreating = 0;
     p->rk = kafka_producer_new(p->cfg, NULL, dr_cb, p, errstr, errstr_size);
@@ -390,7 +425,7 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
             free(r);
             return rc;
         }
-        r->topics[i] = strindex_key(p->known_topics, topic);
+        r->topics[i] = (int)strindex_get(p->known_topics, topic);
     }
     memset(&c, 0, sizeof c);
     if ((rc = publish_msg_id(producer, type, natural_key, c.msg_id))) {
@@ -465,6 +500,7 @@ void publisher_destroy(publisher_t *p)
         rd_kafka_flush(p->rk, 1000);
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(p->rk, 0);
+        drop_topic_handles(p);
         rd_kafka_destroy(p->rk);
     }
     while (p->inflight.next != &p->inflight) {
@@ -474,6 +510,7 @@ void publisher_destroy(publisher_t *p)
     }
     strindex_destroy(p->known_topics);
     strindex_destroy(p->signer_of);
+    free(p->topic);
     free(p->signers);
     free(p);
 }
