@@ -6,6 +6,9 @@
 #                  seeds: a copy of tests/fuzz/corpus/ in tests/fuzz/corpus-run/
 #   fuzz_json      the import line parser (json_parse against jansson, jsonl_parse_line);
 #                  seeds: tests/fuzz/corpus-json/ copied to tests/fuzz/corpus-json-run/
+#   fuzz_fast      the import's one pass (json_fast) against the full path: same bytes
+#                  whenever it takes a line; seeds: the same JSON corpus, in
+#                  tests/fuzz/corpus-fast-run/
 # The run directories are git-ignored. Exit 0 when no crash was found; crash inputs are
 # left in build/fuzz/artifacts/.
 set -euo pipefail
@@ -31,6 +34,12 @@ echo "== building $out/fuzz_json"
 clang $flags $(pkg-config --cflags jansson yajl) -o "$out/fuzz_json" \
   tests/fuzz/fuzz_json.c lib/json_parse.c lib/jsonl.c lib/error.c $(pkg-config --libs jansson yajl)
 
+echo "== building $out/fuzz_fast"
+# shellcheck disable=SC2086
+clang $flags $(pkg-config --cflags avro-c jansson yajl) -o "$out/fuzz_fast" \
+  tests/fuzz/fuzz_fast.c lib/json_fast.c lib/json_avro.c lib/json_parse.c lib/jsonl.c \
+  lib/quarter.c lib/str.c $srcs $(pkg-config --libs avro-c jansson yajl libcrypto)
+
 cp -n tests/fuzz/corpus/* tests/fuzz/corpus-run/ 2>/dev/null || true
 echo "== fuzzing for ${seconds}s (corpus: tests/fuzz/corpus-run)"
 # Avro-C's generic values keep pointers at unaligned offsets inside records; without
@@ -48,3 +57,18 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$out/fuzz_json" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
   -timeout=10 -print_final_stats=1 -artifact_prefix="$out/artifacts/" \
   tests/fuzz/corpus-json-run
+
+mkdir -p tests/fuzz/corpus-fast-run
+cp -n tests/fuzz/corpus-json/* tests/fuzz/corpus-fast-run/ 2>/dev/null || true
+i=0   # and the second dataset's lines, one seed each
+while IFS= read -r line; do
+  i=$((i + 1))
+  printf '%s' "$line" > "tests/fuzz/corpus-fast-run/second-$i.json"
+done < tests/it/data/second-2019q3.jsonl
+echo "== fuzzing fuzz_fast for ${seconds}s (corpus: tests/fuzz/corpus-fast-run)"
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=use_unaligned=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$out/fuzz_fast" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
+  -dict=tests/fuzz/fast.dict \
+  -timeout=10 -print_final_stats=1 -artifact_prefix="$out/artifacts/" \
+  tests/fuzz/corpus-fast-run
