@@ -315,19 +315,23 @@ static int names_alloc(struct fnode *node, size_t n)
     return node->name && node->name_len ? 0 : -1;
 }
 
+/* Fills record node from definition d: 0, 1 when json_fast has no plan for it (over
+ * MAX_FIELDS fields, a field without a name), -1 when out of memory. */
 static int compile_record(json_fast_t *f, struct fnode *node, json_t *d)
 {
     json_t *fields = json_object_get(d, "fields"), *fd;
     const char *rname = json_string_value(json_object_get(d, "name"));
     size_t i, n = json_array_size(fields);
-    if (n > MAX_FIELDS || !(node->field = calloc(n + 1, sizeof *node->field)))
+    if (n > MAX_FIELDS)
+        return 1;
+    if (!(node->field = calloc(n + 1, sizeof *node->field)))
         return -1;
     node->n = n;
     json_array_foreach(fields, i, fd) {
         struct ffield *fl = &node->field[i];
         fl->name = json_string_value(json_object_get(fd, "name"));
         if (!fl->name)
-            return -1;
+            return 1;
         fl->len = strlen(fl->name);
         fl->capped = json_avro_capped_text(rname, fl->name);
         fl->type = compile(f, json_object_get(fd, "type"));
@@ -423,11 +427,13 @@ static struct fnode *compile(json_fast_t *f, json_t *s)
                 if (!strcmp(node->name[i], node->name[j]))
                     node->k = F_DECLINE;
         break;
-    case JA_RECORD:
-        if (compile_record(f, node, d))
+    case JA_RECORD: {
+        int rc = compile_record(f, node, d);
+        if (rc < 0)
             return NULL;
-        node->k = F_RECORD;
+        node->k = rc ? F_DECLINE : F_RECORD;
         break;
+    }
     default:
         node->k = F_DECLINE;   /* float, double, bytes, fixed, map: the full path */
         break;

@@ -238,6 +238,43 @@ static void test_valid_lines_declined(void **state)
                                       10, &out, &len), -1);
 }
 
+/* Schemas with parts json_fast has no plan for: it is still made, and declines. */
+static void test_unplanned_schema(void **state)
+{
+    char schema[8192], line[2048], err[256];
+    int n = snprintf(schema, sizeof schema, "{\"type\":\"record\",\"name\":\"Wide\",\"fields\":[");
+    int m = snprintf(line, sizeof line, "{\"type\":\"x\"");
+    json_avro_t *ja;
+    json_fast_t *f;
+    const uint8_t *out;
+    size_t len;
+    (void)state;
+    for (int i = 0; i < 70; i++) {   /* over 64 fields */
+        n += snprintf(schema + n, sizeof schema - n, "%s{\"name\":\"f%d\",\"type\":\"int\"}",
+                      i ? "," : "", i);
+        m += snprintf(line + m, sizeof line - m, ",\"f%d\":%d", i, i);
+    }
+    snprintf(schema + n, sizeof schema - n, "]}");
+    snprintf(line + m, sizeof line - m, "}");
+    if (json_avro_new(schema, &ja, err, sizeof err))
+        fail_msg("schema: %s", err);
+    assert_non_null(f = json_fast_new(ja));
+    assert_int_equal(json_fast_encode(f, line, strlen(line), "type", CAP, &out, &len), -1);
+    json_fast_destroy(f);
+    json_avro_destroy(ja);
+
+    /* a map field (and so its default): declined with or without it */
+    if (json_avro_new("{\"type\":\"record\",\"name\":\"M\",\"fields\":[{\"name\":\"a\","
+                      "\"type\":\"int\"},{\"name\":\"m\",\"type\":{\"type\":\"map\","
+                      "\"values\":\"int\"},\"default\":{}}]}", &ja, err, sizeof err))
+        fail_msg("schema: %s", err);
+    assert_non_null(f = json_fast_new(ja));
+    assert_int_equal(json_fast_encode(f, "{\"a\":1,\"m\":{\"k\":2}}", 19, NULL, CAP, &out, &len), -1);
+    assert_int_equal(json_fast_encode(f, "{\"a\":1}", 7, NULL, CAP, &out, &len), -1);
+    json_fast_destroy(f);
+    json_avro_destroy(ja);
+}
+
 /* Every line of the second dataset (a real-looking quarter): taken, same bytes. */
 static void test_dataset(void **state)
 {
@@ -269,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_valid_lines),
         cmocka_unit_test(test_invalid_lines_declined),
         cmocka_unit_test(test_valid_lines_declined),
+        cmocka_unit_test(test_unplanned_schema),
         cmocka_unit_test(test_dataset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
