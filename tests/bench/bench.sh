@@ -133,8 +133,12 @@ rm -rf "$SHM"
 
 # ---------------------------------------------------------------- broker rows
 # kcat peers use the producer settings docbus forces (idempotent, acks=all, lz4) and
-# values of the very sizes docbus produced; consumers read_committed like docbus.
-KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=500
+# values of the very sizes docbus produced; consumers read_committed like docbus. The
+# producing peer keeps librdkafka's default linger (5 ms): kcat -P waits out linger.ms at
+# its end (one value: 0.51 s at 500 ms, 0.01 s at 5 ms), so at docbus import's 500 ms it
+# idled ~0.4 s of its ~1.0 s; over 5-200 ms it takes ~0.6 s for the bench input, flat
+# (one partition fills its batches at any linger). docbus import flushes at its end.
+KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
 have_audit=0
 "$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
