@@ -198,7 +198,7 @@ static struct fnode *compile(json_fast_t *f, json_t *s);
 
 /* Encodes JSON value v as node into b the way json_avro_from_json would (is_default:
  * v is a schema default). 0, or -1 when the value is not one it converts. */
-static int encode_json(json_fast_t *f, const struct fnode *node, json_t *v, int capped,
+static int encode_json(const struct fnode *node, json_t *v, int capped,
                        int is_default, struct buf *b, int depth)
 {
     size_t i;
@@ -256,7 +256,7 @@ static int encode_json(json_fast_t *f, const struct fnode *node, json_t *v, int 
         if (json_array_size(v))
             put_long(b, (int64_t)json_array_size(v));
         json_array_foreach(v, i, e)
-            if (encode_json(f, node->items, e, 0, 0, b, depth + 1))
+            if (encode_json(node->items, e, 0, 0, b, depth + 1))
                 return -1;
         put_long(b, 0);
         return 0;
@@ -269,7 +269,7 @@ static int encode_json(json_fast_t *f, const struct fnode *node, json_t *v, int 
             json_t *fv = json_object_getn(v, fl->name, fl->len);
             present += fv != NULL;
             if (fv) {
-                if (encode_json(f, fl->type, fv, fl->capped, 0, b, depth + 1))
+                if (encode_json(fl->type, fv, fl->capped, 0, b, depth + 1))
                     return -1;
             } else if (fl->has_default) {
                 put_bytes(b, fl->def, fl->def_len);
@@ -298,7 +298,7 @@ static int encode_json(json_fast_t *f, const struct fnode *node, json_t *v, int 
         if (pick < 0)
             return -1;
         put_long(b, pick);
-        return encode_json(f, node->branch[pick], v, capped, is_default, b, depth + 1);
+        return encode_json(node->branch[pick], v, capped, is_default, b, depth + 1);
     }
     case F_DECLINE:
         break;
@@ -345,7 +345,7 @@ static int compile_record(json_fast_t *f, struct fnode *node, json_t *d)
         struct buf b = {0};
         if (!def)
             continue;
-        if (encode_json(f, fl->type, def, fl->capped, 1, &b, 0) == 0 && !b.failed) {
+        if (encode_json(fl->type, def, fl->capped, 1, &b, 0) == 0 && !b.failed) {
             fl->has_default = 1;
             fl->def = b.p;
             fl->def_len = b.len;

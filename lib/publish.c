@@ -146,10 +146,16 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
 
-static int remember_topic(publisher_t *p, const char *topic)
+/* Adds topic to the known topics (nothing if it is there); its index in *ix when ix is
+ * not NULL. 0 or DB_ERR_NOMEM. */
+static int remember_topic(publisher_t *p, const char *topic, int *ix)
 {
-    if (strindex_get(p->known_topics, topic) >= 0)
+    long at = strindex_get(p->known_topics, topic);
+    if (at >= 0) {
+        if (ix)
+            *ix = (int)at;
         return 0;
+    }
     if (p->ntopic == p->captopic) {
         size_t cap = p->captopic ? p->captopic * 2 : 256;
         struct topic *t = realloc(p->topic, cap * sizeof *t);
@@ -160,6 +166,8 @@ static int remember_topic(publisher_t *p, const char *topic)
     }
     if (strindex_put(p->known_topics, topic, (long)p->ntopic))
         return DB_ERR_NOMEM;
+    if (ix)
+        *ix = (int)p->ntopic;
     p->topic[p->ntopic++] = (struct topic){strindex_key(p->known_topics, topic), NULL};
     return 0;
 }
@@ -185,20 +193,25 @@ int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
     }
     for (int t = 0; t < md->topic_cnt && !rc; t++)
         if (!md->topics[t].err && !strncmp(md->topics[t].topic, prefix, strlen(prefix)))
-            rc = remember_topic(p, md->topics[t].topic);
+            rc = remember_topic(p, md->topics[t].topic, NULL);
     rd_kafka_metadata_destroy(md);
     return rc;
 }
 
-/* Makes sure topic exists (created once per publisher; existing topics untouched). */
 static void check_fatal(publisher_t *p);
 
-static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t errstr_size)
+/* Makes sure topic exists (created once per publisher; existing topics untouched) and
+ * puts its index in the topic table in *ix. */
+static int ensure_topic(publisher_t *p, const char *topic, int *ix, char *errstr,
+                        size_t errstr_size)
 {
     const char *names[1] = {topic};
     int partitions;
-    if (strindex_get(p->known_topics, topic) >= 0)
+    long at = strindex_get(p->known_topics, topic);
+    if (at >= 0) {
+        *ix = (int)at;
         return 0;
+    }
     partitions = strstr(topic, "inbox.") ? 2 : 4;
     /* A broker restart is survived here like in delivery: retry (serving delivery
      * reports) until the delivery deadline, then DB_ERR_KAFKA (exit 4). */
@@ -209,7 +222,7 @@ static int ensure_topic(publisher_t *p, const char *topic, char *errstr, size_t 
         rd_kafka_poll(p->rk, 1000);
         check_fatal(p);
     }
-    return remember_topic(p, topic);
+    return remember_topic(p, topic, ix);
 }
 
 /* Produces one copy of m to topic number ti; waits for queue space instead of
@@ -421,11 +434,10 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     for (int i = 0; i < ntopics; i++) {
         char topic[512];
         str_join(topic, sizeof topic, p->prefix, topics[i], NULL);
-        if ((rc = ensure_topic(p, topic, errstr, errstr_size))) {
+        if ((rc = ensure_topic(p, topic, &r->topics[i], errstr, errstr_size))) {
             free(r);
             return rc;
         }
-        r->topics[i] = (int)strindex_get(p->known_topics, topic);
     }
     memset(&c, 0, sizeof c);
     if ((rc = publish_msg_id(producer, type, natural_key, c.msg_id))) {
