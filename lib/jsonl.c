@@ -14,6 +14,18 @@ const char *jsonl_type_name(body_type_t t)
     return (unsigned)t <= BODY_EVENT ? type_names[t] : "unknown";
 }
 
+int jsonl_leading_type(const char *line, size_t len)
+{
+    for (int t = 0; t <= BODY_EVENT; t++) {
+        size_t n = strlen(type_names[t]);
+        /* {"type":" + name + ", */
+        if (len > n + 11 && memcmp(line, "{\"type\":\"", 9) == 0 &&
+            memcmp(line + 9, type_names[t], n) == 0 && memcmp(line + 9 + n, "\",", 2) == 0)
+            return t;
+    }
+    return -1;
+}
+
 int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **record,
                      char *errstr, size_t errstr_size)
 {

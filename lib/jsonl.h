@@ -19,6 +19,10 @@
 int jsonl_parse_line(const char *line, size_t len, body_type_t *t, json_t **record,
                      char *errstr, size_t errstr_size);
 
+/* The body type a line names by starting exactly {"type":"<type>", (the form simulate
+ * and most writers use: the import's one pass takes only such lines), or -1. */
+int jsonl_leading_type(const char *line, size_t len);
+
 /* Returns "document", "status" or "event"; "unknown" otherwise. */
 const char *jsonl_type_name(body_type_t t);
 

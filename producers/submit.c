@@ -243,20 +243,6 @@ int submit_prepare(submit_prep_t *p, body_type_t t, json_t *record, submit_item_
     return keep_body(item, p->buf, len, errstr, errstr_size);
 }
 
-/* The body type a line names in the form writers of JSON Lines use (simulate's among
- * them): starting {"type":"document", and so on. -1 for any other start. */
-static int leading_type(const char *line, size_t len)
-{
-    static const char *starts[] = {"{\"type\":\"document\",", "{\"type\":\"status\",",
-                                   "{\"type\":\"event\","};
-    for (int t = 0; t <= BODY_EVENT; t++) {
-        size_t n = strlen(starts[t]);
-        if (len > n && memcmp(line, starts[t], n) == 0)
-            return t;
-    }
-    return -1;
-}
-
 /* submit_prepare_line's one pass: 0 with item filled, or -1 when the line must take
  * the full path (which also names any error: this one only declines). */
 static int prepare_fast(submit_prep_t *p, body_type_t t, const char *line, size_t len,
@@ -278,7 +264,7 @@ static int prepare_fast(submit_prep_t *p, body_type_t t, const char *line, size_
 int submit_prepare_line(submit_prep_t *p, const char *line, size_t len, submit_item_t *item,
                         char *errstr, size_t errstr_size)
 {
-    int t = len <= JSONL_LINE_MAX ? leading_type(line, len) : -1, rc;
+    int t = len <= JSONL_LINE_MAX ? jsonl_leading_type(line, len) : -1, rc;
     body_type_t bt;
     json_t *rec = NULL;
     if (t >= 0 && prepare_fast(p, (body_type_t)t, line, len, item) == 0)
