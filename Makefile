@@ -50,7 +50,9 @@ DEPS     := $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_BIN:=.d) $(IT_BIN:=.d)
 
 .PHONY: all deps test test-unit test-san test-faults demo bench fuzz clean help broker-start broker-stop
 
-all: deps $(BUILD)/docbus
+# deps runs first, alone: under make -j the compiler must not start before the headers exist.
+all: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus
 
 help:
 	@echo "make            build build/docbus (installs missing Debian packages first)"
@@ -129,7 +131,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ) $(ALLOC_STAMP)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(ALLOC_LIBS) $(PKG_LIBS) $(LDLIBS)
 
-bench: all $(BENCH_BIN)
+bench: all
+	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
 	$(Q)BUILD=$(BUILD) ./tests/bench/bench.sh $(BENCH_ARGS)
 
 fuzz: deps
