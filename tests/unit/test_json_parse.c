@@ -137,6 +137,83 @@ static void test_every_truncation_is_refused(void **state)
     same_as_jansson(rec);
 }
 
+/* The Unicode definition, decoded code point by code point: shortest form, at most
+ * U+10FFFF, no surrogates. Slow and plain, to check json_utf8_valid against. */
+static int utf8_reference(const unsigned char *s, size_t n)
+{
+    static const uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        uint32_t cp;
+        if (len == 0 || n - i < len)
+            return 0;
+        cp = len == 1 ? c : c & (0x7Fu >> len);
+        for (size_t j = 1; j < len; j++) {
+            if ((s[i + j] >> 6) != 2)
+                return 0;
+            cp = (cp << 6) | (s[i + j] & 0x3Fu);
+        }
+        if (cp < min_of[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* Checks json_utf8_valid on seq (len bytes) after pre ASCII bytes and before post: the
+ * eight-byte steps must find a sequence wherever it sits in a word. */
+static void utf8_agrees(const unsigned char *seq, size_t len, size_t pre, size_t post)
+{
+    unsigned char buf[32];
+    size_t n = pre + len + post;
+    memset(buf, 'a', sizeof buf);
+    memcpy(buf + pre, seq, len);
+    if (json_utf8_valid((const char *)buf, n) != utf8_reference(buf, n))
+        fail_msg("json_utf8_valid disagrees on %02x %02x %02x %02x (%zu bytes) at offset %zu of %zu",
+                 seq[0], len > 1 ? seq[1] : 0, len > 2 ? seq[2] : 0, len > 3 ? seq[3] : 0, len,
+                 pre, n);
+}
+
+/* Every one- and two-byte string at every offset in a word, every three-byte string
+ * from E0 up at two offsets, and four-byte ones over the lead and second byte. */
+static void test_utf8_matches_the_definition(void **state)
+{
+    static const unsigned char tails[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+    unsigned char seq[4];
+    (void)state;
+    for (unsigned a = 0; a < 256; a++)
+        for (size_t pre = 0; pre <= 9; pre++) {
+            seq[0] = (unsigned char)a;
+            utf8_agrees(seq, 1, pre, pre % 3);
+            for (unsigned b = 0; b < 256; b++) {
+                seq[1] = (unsigned char)b;
+                utf8_agrees(seq, 2, pre, pre % 3);
+            }
+        }
+    for (unsigned a = 0xE0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (unsigned c = 0; c < 256; c++) {
+                seq[0] = (unsigned char)a, seq[1] = (unsigned char)b, seq[2] = (unsigned char)c;
+                utf8_agrees(seq, 3, 0, 0);
+                utf8_agrees(seq, 3, 7, 4);
+            }
+    for (unsigned a = 0xF0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (size_t t = 0; t < sizeof tails * sizeof tails; t++) {
+                seq[0] = (unsigned char)a, seq[1] = (unsigned char)b;
+                seq[2] = tails[t % sizeof tails], seq[3] = tails[t / sizeof tails];
+                for (size_t pre = 0; pre <= 8; pre += 4)
+                    utf8_agrees(seq, 4, pre, 1);
+            }
+    /* and a valid Vietnamese line, every prefix (a cut sequence is invalid) */
+    const char *vi = "{\"subject\":\"Về việc triển khai Kế hoạch số 12/KH-UBND của Ủy ban 𝔸\"}";
+    for (size_t n = 0; n <= strlen(vi); n++)
+        if (json_utf8_valid(vi, n) != utf8_reference((const unsigned char *)vi, n))
+            fail_msg("json_utf8_valid disagrees on the first %zu bytes of %s", n, vi);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_nesting_is_capped),
         cmocka_unit_test(test_every_truncation_is_refused),
+        cmocka_unit_test(test_utf8_matches_the_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
