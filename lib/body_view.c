@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ struct plan {
     size_t n;                 /* record fields, union branches, enum symbols, fixed size */
     plan_t **kids;            /* record fields, union branches; array items, map values: [0] */
     const char **names;       /* record field names */
+    /* A field index per by-name lookup of this record, in a slot chosen by the address of
+     * the name asked for (callers ask with the same literals): checked against names[]
+     * before use, so a slot that holds another field's index only costs the lookup. */
+    int memo[8];
 };
 
 typedef struct vnode vnode_t;
@@ -626,7 +631,15 @@ static int view_get_by_name(const avro_value_iface_t *iface, const void *self, c
     const vnode_t *n = NODE(self);
     (void)iface;
     if (n->plan->type == AVRO_RECORD) {
-        int i = avro_schema_record_field_get_index(n->plan->schema, name);
+        /* the view's plans are its own, and a view serves one thread at a time */
+        plan_t *pl = (plan_t *)n->plan;
+        int *slot = &pl->memo[((uintptr_t)name >> 3) & 7];
+        int i = *slot;
+        if ((size_t)i >= pl->n || strcmp(pl->names[i], name) != 0) {
+            i = avro_schema_record_field_get_index(pl->schema, name);
+            if (i >= 0)
+                *slot = i;
+        }
         if (i < 0 || (size_t)i >= n->x.c.n)
             return EINVAL;
         child_value(&n->x.c.kids[i], child);
