@@ -228,6 +228,6 @@ void config_print_reference(FILE *out)
                 "", *docbus_keys[i].def ? docbus_keys[i].def : "(empty)");
     fprintf(out, "\nEvery other key is a librdkafka property (bootstrap.servers defaults to %s;\n"
                  "producers always use idempotence and acks=all and default to lz4 and linger.ms=10;\n"
-                 "import defaults to linger.ms=100).\n",
+                 "import defaults to linger.ms=500).\n",
             DOCBUS_DEFAULT_BOOTSTRAP);
 }
