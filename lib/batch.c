@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "error.h"
+#include "fsync_worker.h"
 #include "str.h"
 #include "merkle.h"
 #include "pki.h"
@@ -70,10 +71,27 @@ struct batch_signer {
     /* reused per batch */
     merkle_tree_t *tree;
     proof_t proof;
-    uint8_t *out;
-    size_t out_cap;
     uint8_t sigmsg[CTX_LEN + HEADER_MAX];
     char err[512];
+    uint8_t *out;                /* one envelope at a time, at release */
+    size_t out_cap;
+    /* The sealed batch: signed and its state written; emitted once that state is
+     * durable. Its arrays, arena and tree are swapped with the open batch's at sealing,
+     * so nothing is copied. At most one: sealing the next waits for it. */
+    int async;                   /* the state's fdatasync runs on the fsync worker */
+    struct sealed {
+        int n;                   /* messages; 0 when there is no sealed batch */
+        int synced;              /* its state is durable */
+        seqstate_t state;        /* the state it wrote */
+        fsync_job_t job;
+        proof_t proof;           /* its signed header and signature (path per message) */
+        merkle_tree_t *tree;
+        content_t *items;
+        void **opaques;
+        size_t *off, *len;
+        uint8_t *arena;
+        size_t arena_cap;
+    } sealed;
 };
 
 static int64_t signer_now(const batch_signer_t *s)
@@ -135,9 +153,16 @@ batch_signer_t *batch_signer_new(const char *unit, const char *key_path, const c
     s->len = calloc((size_t)max_count, sizeof *s->len);
     s->opaques = calloc((size_t)max_count, sizeof *s->opaques);
     s->leaves = calloc((size_t)max_count, sizeof *s->leaves);
+    s->sealed.items = calloc((size_t)max_count, sizeof *s->sealed.items);
+    s->sealed.off = calloc((size_t)max_count, sizeof *s->sealed.off);
+    s->sealed.len = calloc((size_t)max_count, sizeof *s->sealed.len);
+    s->sealed.opaques = calloc((size_t)max_count, sizeof *s->sealed.opaques);
+    s->sealed.tree = merkle_tree_new();
     s->tree = merkle_tree_new();
     s->md_ctx = EVP_MD_CTX_new();
-    if (!s->items || !s->off || !s->len || !s->opaques || !s->leaves || !s->tree || !s->md_ctx) {
+    if (!s->items || !s->off || !s->len || !s->opaques || !s->leaves || !s->tree || !s->md_ctx ||
+        !s->sealed.items || !s->sealed.off || !s->sealed.len || !s->sealed.opaques ||
+        !s->sealed.tree) {
         snprintf(errstr, errstr_size, "out of memory");
         goto out;
     }
@@ -179,15 +204,29 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
     return 0;
 }
 
-/* Signs the open batch, persists the chain position, then emits every message. */
-static int signer_emit(batch_signer_t *s)
+static int signer_release(batch_signer_t *s, int wait);
+
+#define SWAP(a, b)                                                                         \
+    do {                                                                                   \
+        __typeof__(a) swap_tmp_ = (a);                                                     \
+        (a) = (b);                                                                         \
+        (b) = swap_tmp_;                                                                   \
+    } while (0)
+
+/* Signs the open batch and writes the chain position, then makes it the sealed batch (the open one is empty after). Waits for a sealed batch that is
+ * still there first. Returns 0 or a negative db_err_t: the batch stays open if the
+ * state could not be written. */
+static int signer_seal(batch_signer_t *s)
 {
     batch_header_t *h = &s->proof.header;
+    struct sealed *z = &s->sealed;
     seqstate_t next = s->st;
     size_t siglen = sizeof s->proof.signature, msglen = 0;
-    int rc = 0, n = s->n;
+    int rc = 0, n = s->n, durable = 0;
     if (n == 0)
         return 0;
+    if (z->n && (rc = signer_release(s, 1)) < 0)
+        return rc;
     memset(h, 0, sizeof *h);
     snprintf(h->producer, sizeof h->producer, "%s", s->unit);
     h->batch_seq = s->st.last_batch_seq + 1;
@@ -199,12 +238,12 @@ static int signer_emit(batch_signer_t *s)
     if ((rc = merkle_tree_build(s->tree, (const uint8_t(*)[32])s->leaves, (size_t)n, h->root))) {
         snprintf(s->err, sizeof s->err, "building the Merkle tree of batch %lld of %s failed",
                  (long long)h->batch_seq, s->unit);
-        goto out;
+        return rc;
     }
     if ((rc = signed_bytes(h, s->sigmsg, &msglen))) {
         snprintf(s->err, sizeof s->err, "encoding the header of batch %lld of %s failed: %s",
                  (long long)h->batch_seq, s->unit, db_strerror(rc));
-        goto out;
+        return rc;
     }
     /* Ed25519 is one-shot: the context is re-initialised for each batch (no digest). */
     if (EVP_DigestSignInit(s->md_ctx, NULL, NULL, NULL, s->key) != 1 ||
@@ -213,42 +252,117 @@ static int signer_emit(batch_signer_t *s)
         snprintf(s->err, sizeof s->err, "signing batch %lld of %s failed", (long long)h->batch_seq,
                  s->unit);
         ERR_clear_error();
-        rc = DB_ERR_CRYPTO;
-        goto out;
+        return DB_ERR_CRYPTO;
     }
-    if ((rc = grow(&s->out, &s->out_cap, s->max_content + PROOF_MAX))) {
-        snprintf(s->err, sizeof s->err, "out of memory");
-        goto out;
-    }
-    /* Durable before anything leaves: a restart continues after this batch. If saving
+    /* Durable before anything leaves: a restart continues after this batch. If writing
      * fails the batch stays open and nothing is emitted. */
     next.last_seq = h->first_seq + n - 1;
     next.last_batch_seq = h->batch_seq;
     memcpy(next.last_root, h->root, 32);
-    if ((rc = seqstate_save(s->sf, &next, s->err, sizeof s->err)))
-        goto out;
+    {
+        int wrc = seqstate_write(s->sf, &next, &durable, s->err, sizeof s->err);
+        if (!wrc && !durable && (!s->async || fsync_submit(&z->job, seqstate_fd(s->sf)) != 0)) {
+            wrc = seqstate_sync(s->sf, s->err, sizeof s->err);
+            durable = !wrc;
+        }
+        if (wrc)
+            return wrc;
+    }
     s->st = next;
+    SWAP(s->items, z->items);
+    SWAP(s->opaques, z->opaques);
+    SWAP(s->off, z->off);
+    SWAP(s->len, z->len);
+    SWAP(s->arena, z->arena);
+    SWAP(s->arena_cap, z->arena_cap);
+    SWAP(s->tree, z->tree);
+    z->proof = s->proof;
+    z->n = n;
+    z->synced = durable;
+    z->state = next;
+    s->n = 0;
+    s->arena_len = 0;
+    s->max_content = 0;
+    return 0;
+}
+
+/* Emits every message of the sealed batch once its state is durable: at once when wait
+ * is set, else only if its fdatasync has finished. Returns the number emitted (0 when
+ * there is none or it is not durable yet) or a negative db_err_t: the state could not
+ * be made durable (the batch stays sealed and a later call tries again), or a message's
+ * envelope could not be written (the others are emitted). */
+static int signer_release(batch_signer_t *s, int wait)
+{
+    struct sealed *z = &s->sealed;
+    int n = z->n, emitted = 0, rc = 0;
+    if (n == 0 || (!z->synced && !wait && !fsync_done(&z->job)))
+        return 0;
+    if (!z->synced) {
+        int err = fsync_wait(&z->job);
+        if (err) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", strerror(err));
+            rc = seqstate_rewrite(s->sf, &z->state, s->err, sizeof s->err);
+            if (rc) {
+                size_t l = strlen(s->err);
+                snprintf(s->err + l, sizeof s->err - l, " (after a background sync failed: %s)",
+                         why);
+                return rc;
+            }
+        }
+        z->synced = 1;
+    }
     for (int i = 0; i < n; i++) {
+        content_t *c = &z->items[i];
         size_t outlen = 0;
-        content_t *c = &s->items[i];
         int wrc;
-        c->body = s->arena + s->off[i] + s->len[i] - c->body_len;   /* body is Content's last field */
-        s->proof.leaf_index = i;
-        merkle_tree_path(s->tree, (size_t)i, s->proof.path, &s->proof.path_len);
-        wrc = envelope_write(s->arena + s->off[i], s->len[i], &s->proof, s->out, s->out_cap, &outlen);
+        z->proof.leaf_index = i;
+        merkle_tree_path(z->tree, (size_t)i, z->proof.path, &z->proof.path_len);
+        wrc = grow(&s->out, &s->out_cap, z->len[i] + PROOF_MAX);
+        if (!wrc)
+            wrc = envelope_write(z->arena + z->off[i], z->len[i], &z->proof, s->out, s->out_cap,
+                                 &outlen);
         if (wrc) {
             snprintf(s->err, sizeof s->err, "writing the envelope of %s seq %lld failed: %s; that "
                      "seq will show as a gap", s->unit, (long long)c->seq, db_strerror(wrc));
             rc = wrc;
             continue;
         }
-        s->emit(s->opaque, s->out, outlen, c, s->opaques[i]);
+        c->body = z->arena + z->off[i] + z->len[i] - c->body_len;   /* body is Content's last field */
+        s->emit(s->opaque, s->out, outlen, c, z->opaques[i]);
+        emitted++;
     }
-    s->n = 0;
-    s->arena_len = 0;
-    s->max_content = 0;
-out:
-    return rc ? rc : n;
+    z->n = 0;
+    return rc ? rc : emitted;
+}
+
+/* Closes the open batch. With wait, a sealed batch still there and this one are emitted
+ * before returning; without, this one is only sealed. Returns the number emitted or a
+ * negative db_err_t. */
+static int signer_close(batch_signer_t *s, int wait)
+{
+    int before = 0, rc;
+    if (!wait) {
+        rc = signer_seal(s);
+        return rc < 0 ? rc : 0;
+    }
+    if (s->sealed.n && (before = signer_release(s, 1)) < 0)
+        return before;
+    if ((rc = signer_seal(s)) < 0)
+        return rc;
+    rc = signer_release(s, 1);
+    return rc < 0 ? rc : before + rc;
+}
+
+/* Closes the open batch as the signer's mode says: emitted now, or sealed (async). */
+static int signer_emit(batch_signer_t *s)
+{
+    return signer_close(s, !s->async);
+}
+
+void batch_signer_set_async(batch_signer_t *s, int on)
+{
+    s->async = on;
 }
 
 int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
@@ -256,6 +370,9 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
     size_t need, len = 0;
     int rc = 0, i;
     s->err[0] = '\0';
+    /* An async signer emits its sealed batch as soon as its state is durable. */
+    if (s->sealed.n && (rc = signer_release(s, 0)) < 0)
+        return rc;
     /* A batch left full by a failed emit (state not saved) is retried first. */
     if (s->n == s->max_count && (rc = signer_emit(s)) < 0)
         return rc;
@@ -306,14 +423,18 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
 
 int batch_signer_poll(batch_signer_t *s, int64_t now_ms)
 {
+    int released = 0, rc;
+    if (s->sealed.n && (released = signer_release(s, 0)) < 0)
+        return released;
     if (s->n == 0 || now_ms - s->first_add_ms < s->linger_ms)
-        return 0;
-    return signer_emit(s);
+        return released;
+    rc = signer_emit(s);
+    return rc < 0 ? rc : released + rc;
 }
 
 int batch_signer_flush(batch_signer_t *s)
 {
-    return signer_emit(s);
+    return signer_close(s, 1);
 }
 
 void batch_signer_destroy(batch_signer_t *s)
@@ -321,7 +442,8 @@ void batch_signer_destroy(batch_signer_t *s)
     if (!s)
         return;
     if (s->sf)
-        signer_emit(s);
+        signer_close(s, 1);
+    fsync_wait(&s->sealed.job);   /* none is left running after signer_close; to be sure */
     seqstate_close(s->sf);
     EVP_PKEY_free(s->key);   /* OpenSSL wipes the private key material when freeing it */
     EVP_MD_CTX_free(s->md_ctx);
@@ -332,6 +454,12 @@ void batch_signer_destroy(batch_signer_t *s)
     free(s->opaques);
     free(s->leaves);
     free(s->arena);
+    free(s->sealed.items);
+    free(s->sealed.off);
+    free(s->sealed.len);
+    free(s->sealed.opaques);
+    free(s->sealed.arena);
+    merkle_tree_destroy(s->sealed.tree);
     free(s->out);
     free(s);
 }

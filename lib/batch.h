@@ -35,15 +35,24 @@ batch_signer_t *batch_signer_new(const char *unit, const char *key_path, const c
 /* Adds one message. c->producer must be the signer's unit (else DB_ERR_INVALID); the
  * signer assigns c->seq and c->produced_at (written back into *c) and copies the content
  * and body, so c and its body may be reused on return. When the batch is full it is
- * signed and emitted before this returns. Returns 0 or a db_err_t. */
+ * signed and emitted before this returns (async: signed; emitted once durable).
+ * Returns 0 or a db_err_t. */
 int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque);
 
-/* Closes the open batch if its first message is at least linger_ms old at now_ms.
- * Returns the number of messages emitted (0 if none) or a negative db_err_t. */
+/* Emits an async signer's sealed batch if its state is durable by now, and closes the
+ * open batch if its first message is at least linger_ms old at now_ms. Returns the
+ * number of messages emitted (0 if none) or a negative db_err_t. */
 int batch_signer_poll(batch_signer_t *s, int64_t now_ms);
 
 /* Closes the open batch now, if any. Returns the number emitted or a negative db_err_t. */
 int batch_signer_flush(batch_signer_t *s);
+
+/* Async mode (off by default): a closed batch is signed and its state written at once,
+ * but its messages are emitted only once the state's fdatasync, run on a background
+ * thread, has finished: by a later add, poll or flush of this signer, so the caller
+ * keeps working while the disk syncs. Emission still never precedes durability, and
+ * flush still emits everything before it returns. */
+void batch_signer_set_async(batch_signer_t *s, int on);
 
 /* Reason of the last failure of add/poll/flush (empty if none). */
 const char *batch_signer_error(const batch_signer_t *s);

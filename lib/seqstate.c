@@ -283,11 +283,13 @@ out:
     return rc;
 }
 
-int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size)
+int seqstate_write(seqstate_file_t *f, const seqstate_t *st, int *durable, char *errstr,
+                   size_t errstr_size)
 {
     char image[2 * SLOT_LEN];
     uint64_t gen = f->gen + 1;
-    int rc;
+    int rc = 0;
+    *durable = 0;
     if (format_slot(st, gen, image) != 0) {
         snprintf(errstr, errstr_size, "cannot format the state of %s", st->producer);
         return DB_ERR_IO;
@@ -295,15 +297,41 @@ int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t
     if (f->fd < 0) {
         memcpy(image + SLOT_LEN, image, SLOT_LEN);
         rc = save_whole(f, image, errstr, errstr_size);
-    } else if (pwrite(f->fd, image, SLOT_LEN, (off_t)(gen % 2) * SLOT_LEN) != SLOT_LEN ||
-               fdatasync(f->fd) != 0) {
+        *durable = rc == 0;
+    } else if (pwrite(f->fd, image, SLOT_LEN, (off_t)(gen % 2) * SLOT_LEN) != SLOT_LEN) {
         snprintf(errstr, errstr_size, "cannot write %s: %s", f->path, strerror(errno));
         rc = DB_ERR_IO;
-    } else {
-        rc = 0;
     }
     if (rc == 0)
         f->gen = gen;
+    return rc;
+}
+
+int seqstate_fd(const seqstate_file_t *f)
+{
+    return f->fd;
+}
+
+int seqstate_sync(seqstate_file_t *f, char *errstr, size_t errstr_size)
+{
+    if (fdatasync(f->fd) == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "cannot write %s: %s", f->path, strerror(errno));
+    f->gen--;   /* the slot may not be on disk: the next write goes to it again */
+    return DB_ERR_IO;
+}
+
+int seqstate_rewrite(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size)
+{
+    f->gen--;
+    return seqstate_save(f, st, errstr, errstr_size);
+}
+
+int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size)
+{
+    int durable, rc = seqstate_write(f, st, &durable, errstr, errstr_size);
+    if (rc == 0 && !durable)
+        rc = seqstate_sync(f, errstr, errstr_size);
     return rc;
 }
 

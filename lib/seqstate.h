@@ -31,6 +31,26 @@ int seqstate_open(const char *path, const char *producer, seqstate_file_t **out,
  * Returns 0 or DB_ERR_IO; on error the previous state stays on disk. */
 int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size);
 
+/* The first half of seqstate_save: writes st into the older slot (no sync yet) and sets
+ * *durable to 1 when the write was already made durable (the first save of a file).
+ * Otherwise st is durable once fdatasync(seqstate_fd(f)) has succeeded; until then no
+ * further state may be written (a second write would overwrite the slot that is the
+ * durable state). Returns 0 or DB_ERR_IO. */
+int seqstate_write(seqstate_file_t *f, const seqstate_t *st, int *durable, char *errstr,
+                   size_t errstr_size);
+
+/* The open state file's descriptor (for an fdatasync after seqstate_write made on
+ * another thread). */
+int seqstate_fd(const seqstate_file_t *f);
+
+/* The second half of seqstate_save: fdatasyncs the last seqstate_write. On failure
+ * (DB_ERR_IO) the write is taken back: the next one goes to the same slot. */
+int seqstate_sync(seqstate_file_t *f, char *errstr, size_t errstr_size);
+
+/* After an fdatasync of the last seqstate_write failed elsewhere: writes st into the
+ * same slot again and syncs it (a failed fdatasync may have dropped the page). */
+int seqstate_rewrite(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size);
+
 /* Releases the lock and frees f; NULL is allowed. */
 void seqstate_close(seqstate_file_t *f);
 

@@ -88,9 +88,28 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The highest last_seq in the state file at path (either slot), -1 if unreadable. */
+static int64_t state_last_seq(const char *path)
+{
+    char buf[2048];
+    int64_t best = -1;
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(buf + i, "last_seq=", 9) && strtoll(buf + i + 9, NULL, 10) > best)
+            best = strtoll(buf + i + 9, NULL, 10);
+    return best;
+}
+
 static void emit(void *opaque, const uint8_t *value, size_t len, const content_t *c, void *msg_opaque)
 {
     fixture_t *f = opaque;
+    /* never emitted before the state that covers it is written */
+    if (state_last_seq(f->state) < c->seq)
+        fail_msg("seq %lld emitted before the state file covers it", (long long)c->seq);
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 64;
         f->msgs = realloc(f->msgs, f->cap * sizeof *f->msgs);
@@ -153,17 +172,26 @@ static int verify(batch_verifier_t *v, const uint8_t *value, size_t len, content
     return rc ? rc : batch_verifier_check(v, c, p, ca, cl, err, errsz);
 }
 
-static void round_trip(fixture_t *f, int batch, int total)
+/* total messages through a signer of batch size batch (async: the state synced on the
+ * fsync worker), then every message verified in seq order with its chain. */
+static void round_trip_mode(fixture_t *f, int batch, int total, int async)
 {
     batch_signer_t *s = signer(f, batch, 1000000);
     trust_t *t;
     batch_verifier_t *v;
     content_t c;
     proof_t p, prev;
+    size_t full = (size_t)(total / batch * batch), before;
+    batch_signer_set_async(s, async);
     for (int i = 0; i < total; i++)
         add(s, i);
-    assert_int_equal(f->n, (size_t)(total / batch * batch));
-    assert_int_equal(batch_signer_flush(s), total % batch);
+    before = f->n;
+    if (async)   /* the last full batch may still wait for its sync */
+        assert_true(before % (size_t)batch == 0 && before <= full &&
+                    before + (size_t)batch >= full);
+    else
+        assert_int_equal(before, full);
+    assert_int_equal(batch_signer_flush(s), (int)((size_t)total - before));
     assert_int_equal(f->n, (size_t)total);
     batch_signer_destroy(s);
     t = load_trust(f);
@@ -193,6 +221,44 @@ static void round_trip(fixture_t *f, int batch, int total)
     }
     batch_verifier_destroy(v);
     trust_destroy(t);
+}
+
+static void round_trip(fixture_t *f, int batch, int total)
+{
+    round_trip_mode(f, batch, total, 0);
+}
+
+static void test_async_round_trip_emits_every_batch_in_order(void **state)
+{
+    fixture_t *f = *state;
+    round_trip_mode(f, 7, 100, 1);
+    clear_msgs(f);
+    remove(f->state);
+    round_trip_mode(f, 1, 20, 1);
+}
+
+/* An async signer's sealed batch goes out through poll once synced, and a restart
+ * continues its chain. */
+static void test_async_poll_emits_once_durable(void **state)
+{
+    fixture_t *f = *state;
+    batch_signer_t *s = signer(f, 4, 1000000);
+    int got = 0;
+    batch_signer_set_async(s, 1);
+    for (int i = 0; i < 4; i++)
+        add(s, i);   /* the fourth seals batch 1 */
+    for (int tries = 0; got == 0 && tries < 5000; tries++) {
+        got = batch_signer_poll(s, 0);
+        if (!got)
+            usleep(1000);
+    }
+    assert_int_equal(got, 4);
+    assert_int_equal(f->n, 4);
+    assert_int_equal(batch_signer_poll(s, 0), 0);
+    add(s, 4);
+    batch_signer_destroy(s);   /* flushes seq 5 as batch 2 */
+    assert_int_equal(f->n, 5);
+    assert_int_equal(state_last_seq(f->state), 5);
 }
 
 static void test_round_trip_batch_of_1_signs_every_message(void **state)
@@ -614,6 +680,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_trip_batch_of_1_signs_every_message),
+        T(test_async_round_trip_emits_every_batch_in_order),
+        T(test_async_poll_emits_once_durable),
         T(test_round_trip_batch_of_7_with_partial_last_batch),
         T(test_round_trip_batch_of_1000),
         T(test_interleaved_batches_are_verified_once_each),
