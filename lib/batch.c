@@ -82,6 +82,8 @@ struct batch_signer {
     struct sealed {
         int n;                   /* messages; 0 when there is no sealed batch */
         int synced;              /* its state is durable */
+        int resave;              /* its background sync failed: save its state inline */
+        char why[128];           /* that failure */
         seqstate_t state;        /* the state it wrote */
         fsync_job_t job;
         proof_t proof;           /* its signed header and signature (path per message) */
@@ -279,6 +281,7 @@ static int signer_seal(batch_signer_t *s)
     z->proof = s->proof;
     z->n = n;
     z->synced = durable;
+    z->resave = 0;
     z->state = next;
     s->n = 0;
     s->arena_len = 0;
@@ -298,17 +301,22 @@ static int signer_release(batch_signer_t *s, int wait)
     if (n == 0 || (!z->synced && !wait && !fsync_done(&z->job)))
         return 0;
     if (!z->synced) {
-        int err = fsync_wait(&z->job);
+        int err = z->resave ? 0 : fsync_wait(&z->job);
         if (err) {
-            char why[256];
-            snprintf(why, sizeof why, "%s", strerror(err));
-            rc = seqstate_rewrite(s->sf, &z->state, s->err, sizeof s->err);
+            /* once per failed write: from here on the slot is written and synced inline */
+            seqstate_take_back(s->sf);
+            z->resave = 1;
+            snprintf(z->why, sizeof z->why, "%s", strerror(err));
+        }
+        if (z->resave) {
+            rc = seqstate_save(s->sf, &z->state, s->err, sizeof s->err);
             if (rc) {
                 size_t l = strlen(s->err);
                 snprintf(s->err + l, sizeof s->err - l, " (after a background sync failed: %s)",
-                         why);
+                         z->why);
                 return rc;
             }
+            z->resave = 0;
         }
         z->synced = 1;
     }

@@ -317,14 +317,13 @@ int seqstate_sync(seqstate_file_t *f, char *errstr, size_t errstr_size)
     if (fdatasync(f->fd) == 0)
         return 0;
     snprintf(errstr, errstr_size, "cannot write %s: %s", f->path, strerror(errno));
-    f->gen--;   /* the slot may not be on disk: the next write goes to it again */
+    seqstate_take_back(f);   /* the slot may not be on disk: the next write goes to it */
     return DB_ERR_IO;
 }
 
-int seqstate_rewrite(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size)
+void seqstate_take_back(seqstate_file_t *f)
 {
     f->gen--;
-    return seqstate_save(f, st, errstr, errstr_size);
 }
 
 int seqstate_save(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size)

@@ -47,9 +47,11 @@ int seqstate_fd(const seqstate_file_t *f);
  * (DB_ERR_IO) the write is taken back: the next one goes to the same slot. */
 int seqstate_sync(seqstate_file_t *f, char *errstr, size_t errstr_size);
 
-/* After an fdatasync of the last seqstate_write failed elsewhere: writes st into the
- * same slot again and syncs it (a failed fdatasync may have dropped the page). */
-int seqstate_rewrite(seqstate_file_t *f, const seqstate_t *st, char *errstr, size_t errstr_size);
+/* Takes the last seqstate_write back after its fdatasync failed on another thread: the
+ * next write (a seqstate_save of the same state, since a failed fdatasync may have
+ * dropped the page) goes to the same slot, never over the durable one. Call it once
+ * per failed write. */
+void seqstate_take_back(seqstate_file_t *f);
 
 /* Releases the lock and frees f; NULL is allowed. */
 void seqstate_close(seqstate_file_t *f);

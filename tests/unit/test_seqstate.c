@@ -130,6 +130,50 @@ static void test_torn_slot_falls_back_to_the_previous_state(void **state)
     assert_non_null(strstr(err, "damaged"));
 }
 
+/* 1 when the state file holds a slot with last_seq=seq (valid or not). */
+static int file_has_seq(int64_t seq)
+{
+    char buf[4096], want[64];
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    for (size_t i = 0; i < n; i++)
+        if (!buf[i])
+            buf[i] = ' ';
+    buf[n] = '\0';
+    snprintf(want, sizeof want, "last_seq=%lld ", (long long)seq);
+    return strstr(buf, want) != NULL;
+}
+
+/* A write whose background fdatasync failed is taken back: saving again goes to the
+ * same slot and the durable state in the other slot survives. Write then sync is a
+ * save. */
+static void test_taken_back_write_never_overwrites_the_durable_slot(void **state)
+{
+    (void)state;
+    seqstate_file_t *f;
+    seqstate_t st, s1 = state_at(100), s2 = state_at(200), s3 = state_at(300),
+               s4 = state_at(400);
+    char err[512];
+    int durable = -1;
+    assert_int_equal(seqstate_open(path, UNIT, &f, &st, err, sizeof err), 0);
+    assert_int_equal(seqstate_save(f, &s1, err, sizeof err), 0);
+    assert_int_equal(seqstate_save(f, &s2, err, sizeof err), 0);
+    assert_int_equal(seqstate_write(f, &s3, &durable, err, sizeof err), 0);
+    assert_int_equal(durable, 0);
+    assert_true(file_has_seq(200) && file_has_seq(300) && !file_has_seq(100));
+    seqstate_take_back(f);   /* as after a failed background fdatasync */
+    assert_int_equal(seqstate_save(f, &s3, err, sizeof err), 0);
+    assert_true(file_has_seq(200) && file_has_seq(300));
+    /* the next write goes over s2's slot, as the older one now */
+    assert_int_equal(seqstate_write(f, &s4, &durable, err, sizeof err), 0);
+    assert_int_equal(seqstate_sync(f, err, sizeof err), 0);
+    assert_true(file_has_seq(300) && file_has_seq(400) && !file_has_seq(200));
+    seqstate_close(f);
+    assert_int_equal(reopen_seq(), 400);
+}
+
 static void test_v1_file_is_read_and_upgraded(void **state)
 {
     (void)state;
@@ -173,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_saves_round_trip_in_alternating_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_slot_falls_back_to_the_previous_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_taken_back_write_never_overwrites_the_durable_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_file_is_read_and_upgraded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_and_other_producer, setup, teardown),
     };
