@@ -215,9 +215,9 @@ static int signer_release(batch_signer_t *s, int wait);
         (b) = swap_tmp_;                                                                   \
     } while (0)
 
-/* Signs the open batch and writes the chain position, then makes it the sealed batch (the open one is empty after). Waits for a sealed batch that is
- * still there first. Returns 0 or a negative db_err_t: the batch stays open if the
- * state could not be written. */
+/* Signs the open batch and writes the chain position, then makes it the sealed batch
+ * (the open one is empty after). There must be no sealed batch. Returns 0 or a negative
+ * db_err_t: the batch stays open if it could not be signed or its state written. */
 static int signer_seal(batch_signer_t *s)
 {
     batch_header_t *h = &s->proof.header;
@@ -227,8 +227,6 @@ static int signer_seal(batch_signer_t *s)
     int rc = 0, n = s->n, durable = 0;
     if (n == 0)
         return 0;
-    if (z->n && (rc = signer_release(s, 1)) < 0)
-        return rc;
     memset(h, 0, sizeof *h);
     snprintf(h->producer, sizeof h->producer, "%s", s->unit);
     h->batch_seq = s->st.last_batch_seq + 1;
@@ -344,22 +342,28 @@ static int signer_release(batch_signer_t *s, int wait)
     return rc ? rc : emitted;
 }
 
-/* Closes the open batch. With wait, a sealed batch still there and this one are emitted
- * before returning; without, this one is only sealed. Returns the number emitted or a
- * negative db_err_t. */
+/* Closes the open batch. A sealed batch still there is emitted first (waiting for its
+ * sync: one unsynced state at a time); with wait, the closed batch is emitted too, else
+ * it stays sealed. Returns the number emitted, or a negative db_err_t when a batch could
+ * not be closed or made durable: it is kept, and a later call tries again. */
 static int signer_close(batch_signer_t *s, int wait)
 {
-    int before = 0, rc;
-    if (!wait) {
-        rc = signer_seal(s);
-        return rc < 0 ? rc : 0;
+    int emitted = 0, rc;
+    if (s->sealed.n) {
+        rc = signer_release(s, 1);
+        if (s->sealed.n)
+            return rc;
+        emitted += rc > 0 ? rc : 0;   /* a failed envelope is in s->err; its batch is out */
     }
-    if (s->sealed.n && (before = signer_release(s, 1)) < 0)
-        return before;
     if ((rc = signer_seal(s)) < 0)
         return rc;
-    rc = signer_release(s, 1);
-    return rc < 0 ? rc : before + rc;
+    if (wait && s->sealed.n) {
+        rc = signer_release(s, 1);
+        if (s->sealed.n)
+            return rc;
+        emitted += rc > 0 ? rc : 0;
+    }
+    return emitted;
 }
 
 /* Closes the open batch as the signer's mode says: emitted now, or sealed (async). */
@@ -379,10 +383,11 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
     int rc = 0, i;
     s->err[0] = '\0';
     /* An async signer emits its sealed batch as soon as its state is durable. */
-    if (s->sealed.n && (rc = signer_release(s, 0)) < 0)
+    if (s->sealed.n && (rc = signer_release(s, 0)) < 0 && s->sealed.n)
         return rc;
-    /* A batch left full by a failed emit (state not saved) is retried first. */
-    if (s->n == s->max_count && (rc = signer_emit(s)) < 0)
+    /* A batch left full by a failed close (not signed, or its state not saved) is
+     * retried first: its failure is reported here, before a message is taken. */
+    if (s->n == s->max_count && (rc = signer_emit(s)) < 0 && s->n == s->max_count)
         return rc;
     i = s->n;
     if (strcmp(c->producer, s->unit) != 0) {
@@ -422,18 +427,22 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
     if (len > s->max_content)
         s->max_content = len;
     s->n++;
-    if (s->n == s->max_count) {
-        rc = signer_emit(s);
-        return rc < 0 ? rc : 0;
-    }
+    /* The message is taken: a failure to close the batch now is reported by the next
+     * add, poll or flush, which try again. */
+    if (s->n == s->max_count)
+        signer_emit(s);
     return 0;
 }
 
 int batch_signer_poll(batch_signer_t *s, int64_t now_ms)
 {
     int released = 0, rc;
-    if (s->sealed.n && (released = signer_release(s, 0)) < 0)
-        return released;
+    if (s->sealed.n) {
+        released = signer_release(s, 0);
+        if (released < 0 && s->sealed.n)
+            return released;
+        released = released > 0 ? released : 0;
+    }
     if (s->n == 0 || now_ms - s->first_add_ms < s->linger_ms)
         return released;
     rc = signer_emit(s);

@@ -36,7 +36,10 @@ batch_signer_t *batch_signer_new(const char *unit, const char *key_path, const c
  * signer assigns c->seq and c->produced_at (written back into *c) and copies the content
  * and body, so c and its body may be reused on return. When the batch is full it is
  * signed and emitted before this returns (async: signed; emitted once durable).
- * Returns 0 or a db_err_t. */
+ * Returns 0 when the message is taken, or a db_err_t when it is not (nothing of it is
+ * kept): a bad message, or an earlier batch that still cannot be closed or made
+ * durable (a failure to close the batch this message fills is reported by the next
+ * add, poll or flush). */
 int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque);
 
 /* Emits an async signer's sealed batch if its state is durable by now, and closes the

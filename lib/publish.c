@@ -479,8 +479,17 @@ void publisher_poll(publisher_t *p, int timeout_ms)
 
 int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
 {
-    for (size_t i = 0; i < p->nsigners; i++)
-        batch_signer_flush(p->signers[i].signer);
+    int unsigned_rc = 0;
+    for (size_t i = 0; i < p->nsigners; i++) {
+        int rc = batch_signer_flush(p->signers[i].signer);
+        if (rc < 0 && !unsigned_rc) {
+            /* signed messages whose seq state is not durable never leave (a later run
+             * signs them again); say which unit and why */
+            unsigned_rc = rc;
+            snprintf(errstr, errstr_size, "the last records of %s were not sent: %s",
+                     p->signers[i].unit, batch_signer_error(p->signers[i].signer));
+        }
+    }
     /* Bounded by message.timeout.ms: every copy gets a delivery report by then.
      * rd_kafka_flush, not rd_kafka_poll: while it runs, librdkafka sends what it holds
      * at once instead of waiting out linger.ms (up to 500 ms for an import), and it
@@ -489,6 +498,8 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
         rd_kafka_flush(p->rk, 100);
         check_fatal(p);
     }
+    if (unsigned_rc)
+        return unsigned_rc;
     if (p->stats.failed) {
         snprintf(errstr, errstr_size, "%llu of %llu records could not be delivered",
                  (unsigned long long)p->stats.failed, (unsigned long long)p->stats.queued);

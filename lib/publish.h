@@ -48,7 +48,9 @@ void publisher_poll(publisher_t *p, int timeout_ms);
 
 /* Signs what is pending and waits until every record is delivered or failed (the
  * delivery deadline bounds the wait). Returns 0 when all delivered, DB_ERR_KAFKA when
- * some failed (see stats). */
+ * some failed (see stats), or another db_err_t (DB_ERR_IO: a seq state could not be
+ * made durable) when a unit's last records were signed but could not be sent; errstr
+ * names the unit and the reason. */
 int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size);
 
 /* Copies the current totals into *out. */

@@ -357,11 +357,19 @@ int cmd_import(int argc, char **argv)
 finish:
     if (reader_started)
         reader_stop(&rd, reader_th);
-    if (publisher_finish(submitter_publisher(sub), errstr, sizeof errstr)) {
-        cli_err("import", "%s; the broker did not acknowledge them within "
-                "docbus.delivery.deadline.ms. Re-run the same import: records already "
-                "delivered are not counted twice", errstr);
-        rc = EXIT_BROKER;
+    {
+        int frc = publisher_finish(submitter_publisher(sub), errstr, sizeof errstr);
+        if (frc == DB_ERR_KAFKA) {
+            cli_err("import", "%s; the broker did not acknowledge them within "
+                    "docbus.delivery.deadline.ms. Re-run the same import: records already "
+                    "delivered are not counted twice", errstr);
+            rc = EXIT_BROKER;
+        } else if (frc) {
+            cli_err("import", "%s. Fix that (the state directory, docbus.state.dir, must be "
+                    "writable), then re-run the same import: records already delivered are "
+                    "not counted twice", errstr);
+            rc = EXIT_FAIL;
+        }
     }
     if (show)
         progress(&im, submitter_publisher(sub), t0, total, 0, 1, 0);

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -25,6 +28,12 @@
 
 #define UNIT_A "000.00.00.H29"
 #define UNIT_B "000.00.01.H29"
+
+/* The interposed syncs' state (see fdatasync below). */
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char *synced_path;
+static int64_t synced_seq;
+static int fail_syncs;
 
 typedef struct msg {
     uint8_t *value;
@@ -61,6 +70,11 @@ static int setup(void **state)
     snprintf(f->crt_a, sizeof f->crt_a, "%s/units/" UNIT_A ".crt", f->pki);
     snprintf(f->key_b, sizeof f->key_b, "%s/units/" UNIT_B ".key", f->pki);
     snprintf(f->crt_b, sizeof f->crt_b, "%s/units/" UNIT_B ".crt", f->pki);
+    pthread_mutex_lock(&sync_mu);
+    synced_path = f->state;
+    synced_seq = 0;
+    fail_syncs = 0;
+    pthread_mutex_unlock(&sync_mu);
     if (pki_init(f->pki, f->err, sizeof f->err) ||
         pki_issue(f->pki, UNIT_A, "Unit A", 30, f->err, sizeof f->err) ||
         pki_issue(f->pki, UNIT_B, "Unit B", 30, f->err, sizeof f->err)) {
@@ -104,12 +118,52 @@ static int64_t state_last_seq(const char *path)
     return best;
 }
 
+/* fsync and fdatasync, interposed for every caller in this binary (the signer and the
+ * fsync worker): the next fail_syncs fdatasyncs fail with EIO, and after each sync that
+ * succeeds synced_seq is the state file's last_seq, what a crash would keep. */
+
+static int synced(long rc)
+{
+    pthread_mutex_lock(&sync_mu);
+    if (rc == 0 && synced_path) {
+        int64_t seq = state_last_seq(synced_path);
+        if (seq > synced_seq)
+            synced_seq = seq;
+    }
+    pthread_mutex_unlock(&sync_mu);
+    return (int)rc;
+}
+
+int fdatasync(int fd)
+{
+    int fail;
+    pthread_mutex_lock(&sync_mu);
+    fail = fail_syncs > 0;
+    fail_syncs -= fail;
+    pthread_mutex_unlock(&sync_mu);
+    if (fail) {
+        errno = EIO;
+        return -1;
+    }
+    return synced(syscall(SYS_fdatasync, fd));
+}
+
+int fsync(int fd)
+{
+    return synced(syscall(SYS_fsync, fd));
+}
+
 static void emit(void *opaque, const uint8_t *value, size_t len, const content_t *c, void *msg_opaque)
 {
     fixture_t *f = opaque;
-    /* never emitted before the state that covers it is written */
-    if (state_last_seq(f->state) < c->seq)
-        fail_msg("seq %lld emitted before the state file covers it", (long long)c->seq);
+    int64_t durable;
+    pthread_mutex_lock(&sync_mu);
+    durable = synced_seq;
+    pthread_mutex_unlock(&sync_mu);
+    /* never emitted before the state that covers it is on disk */
+    if (durable < c->seq)
+        fail_msg("seq %lld emitted while the synced state ends at %lld", (long long)c->seq,
+                 (long long)durable);
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 64;
         f->msgs = realloc(f->msgs, f->cap * sizeof *f->msgs);
@@ -259,6 +313,57 @@ static void test_async_poll_emits_once_durable(void **state)
     batch_signer_destroy(s);   /* flushes seq 5 as batch 2 */
     assert_int_equal(f->n, 5);
     assert_int_equal(state_last_seq(f->state), 5);
+}
+
+/* Failed fdatasyncs (the background one, then the inline retries) keep the batch back,
+ * refuse new messages while it cannot be made durable, and lose nothing: once a sync
+ * succeeds every message goes out, in order, on an unbroken chain. */
+static void test_async_failed_syncs_hold_the_batch_back(void **state)
+{
+    fixture_t *f = *state;
+    batch_signer_t *s = signer(f, 4, 1000000);
+    content_t c;
+    int rc = 0;
+    batch_signer_set_async(s, 1);
+    for (int i = 0; i < 4; i++)
+        add(s, i);   /* batch 1: the file's first save, durable at once */
+    assert_int_equal(batch_signer_flush(s), 4);
+    fail_syncs = 3;  /* the background sync of batch 2, then two inline retries */
+    for (int i = 4; i < 8; i++)
+        add(s, i);   /* the eighth seals batch 2; its sync fails in the background */
+    assert_true(batch_signer_flush(s) < 0);   /* retry 1 fails */
+    assert_int_equal(f->n, 4);
+    assert_non_null(strstr(batch_signer_error(s), "background sync failed"));
+    memset(&c, 0, sizeof c);
+    snprintf(c.producer, sizeof c.producer, "%s", UNIT_A);
+    c.body_type = BODY_EVENT;
+    c.body = (const uint8_t *)"x";
+    c.body_len = 1;
+    rc = batch_signer_add(s, &c, NULL);       /* retry 2 fails: the message is refused */
+    assert_true(rc < 0);
+    assert_int_equal(f->n, 4);
+    add(s, 8);                                /* retry 3 succeeds: batch 2 out, 9 taken */
+    assert_int_equal(f->n, 8);
+    assert_int_equal(batch_signer_flush(s), 1);
+    assert_int_equal(f->n, 9);
+    batch_signer_destroy(s);
+    assert_int_equal(fail_syncs, 0);
+    {
+        trust_t *t = load_trust(f);
+        batch_verifier_t *v = batch_verifier_new(t);
+        proof_t p, prev;
+        for (size_t i = 0; i < f->n; i++) {
+            assert_int_equal(verify(v, f->msgs[i].value, f->msgs[i].len, &c, &p, f->err,
+                                    sizeof f->err), 0);
+            assert_int_equal(c.seq, (int64_t)i + 1);
+            if (i == 4 || i == 8)
+                assert_memory_equal(p.header.prev_root, prev.header.root, 32);
+            prev = p;
+        }
+        batch_verifier_destroy(v);
+        trust_destroy(t);
+    }
+    assert_int_equal(state_last_seq(f->state), 9);
 }
 
 static void test_round_trip_batch_of_1_signs_every_message(void **state)
@@ -682,6 +787,7 @@ int main(void)
         T(test_round_trip_batch_of_1_signs_every_message),
         T(test_async_round_trip_emits_every_batch_in_order),
         T(test_async_poll_emits_once_durable),
+        T(test_async_failed_syncs_hold_the_batch_back),
         T(test_round_trip_batch_of_7_with_partial_last_batch),
         T(test_round_trip_batch_of_1000),
         T(test_interleaved_batches_are_verified_once_each),
