@@ -457,7 +457,8 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     c.body_len = body_len;
     rc = batch_signer_add(s, &c, r);
     if (rc) {
-        snprintf(errstr, errstr_size, "signing as %s failed: %s", producer, db_strerror(rc));
+        snprintf(errstr, errstr_size, "signing as %s failed: %s", producer,
+                 *batch_signer_error(s) ? batch_signer_error(s) : db_strerror(rc));
         free(r);
         return rc;
     }
