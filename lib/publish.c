@@ -26,6 +26,7 @@ struct msg {
     size_t len;
     int copies_left;
     int failed;
+    int64_t deadline_at;         /* ms: after it a copy is failed, never produced again */
     int64_t ref;
     body_type_t type;
     char producer[UNIT_CODE_MAX];
@@ -71,6 +72,15 @@ struct publisher {
     strindex_t *signer_of;       /* unit code -> index in signers */
     int recreating;
     uint64_t adds;               /* publisher_add calls, for polling every POLL_EVERY */
+    /* Copies librdkafka gave up on because a restarting broker briefly answered that
+     * their topic or partition did not exist: produced again once due (librdkafka
+     * 2.0.2 fails such messages at once; the topics are known to exist). */
+    struct retry {
+        struct msg *m;
+        int topic;
+        int64_t due_ms;
+    } *retry;
+    size_t nretry, capretry;
 };
 
 /* Delivery reports are served every this many records: a poll per record (a queue lock
@@ -131,12 +141,73 @@ static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
     return 1;
 }
 
+/* 1 when a failed copy only met a broker that did not know its topic yet (it restarted
+ * and has not loaded it): worth producing again before the deadline. */
+static int unknown_topic_error(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+}
+
+/* Appends r to the copies to produce again. 0 or -1 (out of memory). */
+static int retry_push(publisher_t *p, struct retry r)
+{
+    if (p->nretry == p->capretry) {
+        size_t cap = p->capretry ? p->capretry * 2 : 64;
+        struct retry *grown = realloc(p->retry, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        p->retry = grown;
+        p->capretry = cap;
+    }
+    p->retry[p->nretry++] = r;
+    return 0;
+}
+
+/* Queues the copy of m to topic to be produced again in 500 ms. 0, or -1 (out of
+ * memory, or the topic is not one of ours): the caller fails the copy. */
+static int retry_later(publisher_t *p, struct msg *m, const char *topic)
+{
+    long ti = strindex_get(p->known_topics, topic);
+    return ti < 0 ? -1 : retry_push(p, (struct retry){m, (int)ti, now_ms() + 500});
+}
+
+static int produce_copy(publisher_t *p, struct msg *m, int ti);
+
+/* Produces the queued copies that are due (a failure settles the copy as failed). The
+ * list is taken over first: producing may serve delivery reports that queue more. */
+static void retry_due(publisher_t *p)
+{
+    struct retry *list = p->retry;
+    size_t n = p->nretry;
+    int64_t now;
+    if (!n)
+        return;
+    p->retry = NULL;
+    p->nretry = p->capretry = 0;
+    now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        int err = 0;
+        if (list[i].due_ms > now) {
+            if (retry_push(p, list[i]) == 0)
+                continue;
+            err = RD_KAFKA_RESP_ERR__FAIL;
+        }
+        if (err || (err = produce_copy(p, list[i].m, list[i].topic)))
+            msg_settle_copy(p, list[i].m, rd_kafka_err2str(err));
+    }
+    free(list);
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     publisher_t *p = opaque;
     struct msg *m = rkm->_private;
     (void)rk;
     if (!m)
+        return;
+    if (unknown_topic_error(rkm->err) && !p->recreating && now_ms() < m->deadline_at &&
+        retry_later(p, m, rd_kafka_topic_name(rkm->rkt)) == 0)
         return;
     /* Purged while the producer is being replaced after a fatal error: the copy stays
      * in flight and is produced again on the new producer. */
@@ -271,6 +342,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     memcpy(m->key, r->key, sizeof m->key);
     m->ntopics = r->ntopics;
     m->copies_left = r->ntopics;
+    m->deadline_at = now_ms() + p->deadline_ms;
     memcpy(m->topics, r->topics, sizeof m->topics);   /* interned names, not owned */
     m->next = &p->inflight;
     m->prev = p->inflight.prev;
@@ -302,6 +374,7 @@ static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
     if (!p->rk)
         return DB_ERR_KAFKA;
     p->stats.recreated++;
+    p->nretry = 0;   /* every copy still in flight is produced again below */
     for (struct msg *m = p->inflight.next, *next; m != &p->inflight; m = next) {
         next = m->next;
         m->copies_left = m->ntopics;
@@ -464,6 +537,7 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     }
     if (++p->adds % POLL_EVERY == 0) {
         rd_kafka_poll(p->rk, 0);
+        retry_due(p);
         check_fatal(p);
     }
     return 0;
@@ -475,6 +549,7 @@ void publisher_poll(publisher_t *p, int timeout_ms)
     for (size_t i = 0; i < p->nsigners; i++)
         batch_signer_poll(p->signers[i].signer, now);
     rd_kafka_poll(p->rk, timeout_ms);
+    retry_due(p);
     check_fatal(p);
 }
 
@@ -497,6 +572,7 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
      * serves the delivery reports. */
     while (p->inflight.next != &p->inflight) {
         rd_kafka_flush(p->rk, 100);
+        retry_due(p);
         check_fatal(p);
     }
     if (unsigned_rc)
@@ -540,6 +616,7 @@ void publisher_destroy(publisher_t *p)
     strindex_destroy(p->known_topics);
     strindex_destroy(p->signer_of);
     free(p->topic);
+    free(p->retry);
     free(p->signers);
     free(p);
 }

@@ -20,6 +20,8 @@ wait "$imp"; rc=$?
 fl_log "import exit $rc: $(grep '^docbus import: [0-9]* lines' "$W/import.err" | tail -1)"
 [ $rc = 0 ] || fl_bad "import exited $rc after a broker restart within the deadline"
 grep -q " 0 not delivered" "$W/import.err" || fl_bad "import summary reports undelivered records"
+# why, when it fails: the import's own reasons and librdkafka's last words
+[ $rc = 0 ] || grep -m8 "not delivered:\|fatal\|recreat\|^%[0-3]|" "$W/import.err" | cut -c1-300
 
 fl_aggregate_until_done || fl_bad "aggregate did not finish"
 fl_log "aggregate: $(cat "$W/agg-final.json")"
