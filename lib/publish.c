@@ -169,10 +169,13 @@ static int retry_push(publisher_t *p, struct retry r)
 static int retry_later(publisher_t *p, struct msg *m, const char *topic)
 {
     long ti = strindex_get(p->known_topics, topic);
-    return ti < 0 ? -1 : retry_push(p, (struct retry){m, (int)ti, now_ms() + 500});
+    if (ti < 0 || retry_push(p, (struct retry){m, (int)ti, now_ms() + 500}))
+        return -1;
+    p->stats.retried++;
+    return 0;
 }
 
-static int produce_copy(publisher_t *p, struct msg *m, int ti);
+static int produce_or_retry(publisher_t *p, struct msg *m, int ti);
 
 /* Produces the queued copies that are due (a failure settles the copy as failed). The
  * list is taken over first: producing may serve delivery reports that queue more. */
@@ -193,7 +196,7 @@ static void retry_due(publisher_t *p)
                 continue;
             err = RD_KAFKA_RESP_ERR__FAIL;
         }
-        if (err || (err = produce_copy(p, list[i].m, list[i].topic)))
+        if (err || (err = produce_or_retry(p, list[i].m, list[i].topic)))
             msg_settle_copy(p, list[i].m, rd_kafka_err2str(err));
     }
     free(list);
@@ -320,6 +323,19 @@ static int produce_copy(publisher_t *p, struct msg *m, int ti)
     }
 }
 
+/* produce_copy, except that a copy refused because the broker said its topic does not
+ * exist (one of ours: it does) is queued to be produced again while its deadline lasts. */
+static int produce_or_retry(publisher_t *p, struct msg *m, int ti)
+{
+    int err = produce_copy(p, m, ti);
+    if (err && unknown_topic_error(err) && now_ms() < m->deadline_at &&
+        retry_push(p, (struct retry){m, ti, now_ms() + 500}) == 0) {
+        p->stats.retried++;
+        return 0;
+    }
+    return err;
+}
+
 /* The signer calls this for every message of a signed batch, in seq order. */
 static void emit_cb(void *opaque, const uint8_t *value, size_t len, const content_t *c,
                     void *msg_opaque)
@@ -350,7 +366,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     p->inflight.prev = m;
     p->stats.queued++;
     for (int i = 0, n = m->ntopics; i < n; i++) {
-        int err = produce_copy(p, m, m->topics[i]);
+        int err = produce_or_retry(p, m, m->topics[i]);
         if (err && msg_settle_copy(p, m, rd_kafka_err2str(err)))
             break;   /* the last copy failed: m is freed */
     }
@@ -379,7 +395,7 @@ static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
         next = m->next;
         m->copies_left = m->ntopics;
         for (int i = 0, n = m->ntopics; i < n; i++)
-            if (produce_copy(p, m, m->topics[i]) &&
+            if (produce_or_retry(p, m, m->topics[i]) &&
                 msg_settle_copy(p, m, "could not re-produce after a fatal producer error"))
                 break;   /* m is freed */
     }

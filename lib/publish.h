@@ -18,6 +18,7 @@ typedef struct publish_stats {
     uint64_t delivered;    /* records with every copy acknowledged */
     uint64_t failed;       /* records with a copy that could not be delivered in time */
     uint64_t recreated;    /* producer re-creations after fatal errors */
+    uint64_t retried;      /* copies queued to be produced again after "unknown topic" */
 } publish_stats_t;
 
 /* Called once per record whose delivery failed for good, with the ref given to
