@@ -289,13 +289,13 @@ static int signer_seal(batch_signer_t *s)
 
 /* Emits every message of the sealed batch once its state is durable: at once when wait
  * is set, else only if its fdatasync has finished. Returns the number emitted (0 when
- * there is none or it is not durable yet) or a negative db_err_t: the state could not
- * be made durable (the batch stays sealed and a later call tries again), or a message's
- * envelope could not be written (the others are emitted). */
+ * there is none or it is not durable yet), or a negative db_err_t when its state could
+ * not be made durable: the batch stays sealed and a later call tries again. A message
+ * whose envelope cannot be written is left out (a gap, named in s->err). */
 static int signer_release(batch_signer_t *s, int wait)
 {
     struct sealed *z = &s->sealed;
-    int n = z->n, emitted = 0, rc = 0;
+    int n = z->n, emitted = 0;
     if (n == 0 || (!z->synced && !wait && !fsync_done(&z->job)))
         return 0;
     if (!z->synced) {
@@ -307,7 +307,7 @@ static int signer_release(batch_signer_t *s, int wait)
             snprintf(z->why, sizeof z->why, "%s", strerror(err));
         }
         if (z->resave) {
-            rc = seqstate_save(s->sf, &z->state, s->err, sizeof s->err);
+            int rc = seqstate_save(s->sf, &z->state, s->err, sizeof s->err);
             if (rc) {
                 size_t l = strlen(s->err);
                 snprintf(s->err + l, sizeof s->err - l, " (after a background sync failed: %s)",
@@ -331,7 +331,6 @@ static int signer_release(batch_signer_t *s, int wait)
         if (wrc) {
             snprintf(s->err, sizeof s->err, "writing the envelope of %s seq %lld failed: %s; that "
                      "seq will show as a gap", s->unit, (long long)c->seq, db_strerror(wrc));
-            rc = wrc;
             continue;
         }
         c->body = z->arena + z->off[i] + z->len[i] - c->body_len;   /* body is Content's last field */
@@ -339,7 +338,7 @@ static int signer_release(batch_signer_t *s, int wait)
         emitted++;
     }
     z->n = 0;
-    return rc ? rc : emitted;
+    return emitted;
 }
 
 /* Closes the open batch. A sealed batch still there is emitted first (waiting for its
@@ -348,22 +347,13 @@ static int signer_release(batch_signer_t *s, int wait)
  * not be closed or made durable: it is kept, and a later call tries again. */
 static int signer_close(batch_signer_t *s, int wait)
 {
-    int emitted = 0, rc;
-    if (s->sealed.n) {
-        rc = signer_release(s, 1);
-        if (s->sealed.n)
-            return rc;
-        emitted += rc > 0 ? rc : 0;   /* a failed envelope is in s->err; its batch is out */
-    }
-    if ((rc = signer_seal(s)) < 0)
-        return rc;
-    if (wait && s->sealed.n) {
-        rc = signer_release(s, 1);
-        if (s->sealed.n)
-            return rc;
-        emitted += rc > 0 ? rc : 0;
-    }
-    return emitted;
+    int before, rc;
+    if ((before = signer_release(s, 1)) < 0 || (rc = signer_seal(s)) < 0)
+        return before < 0 ? before : rc;
+    if (!wait)
+        return before;
+    rc = signer_release(s, 1);
+    return rc < 0 ? rc : before + rc;
 }
 
 /* Closes the open batch as the signer's mode says: emitted now, or sealed (async). */
@@ -383,7 +373,7 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
     int rc = 0, i;
     s->err[0] = '\0';
     /* An async signer emits its sealed batch as soon as its state is durable. */
-    if (s->sealed.n && (rc = signer_release(s, 0)) < 0 && s->sealed.n)
+    if ((rc = signer_release(s, 0)) < 0)
         return rc;
     /* A batch left full by a failed close (not signed, or its state not saved) is
      * retried first: its failure is reported here, before a message is taken. */
@@ -436,13 +426,9 @@ int batch_signer_add(batch_signer_t *s, content_t *c, void *msg_opaque)
 
 int batch_signer_poll(batch_signer_t *s, int64_t now_ms)
 {
-    int released = 0, rc;
-    if (s->sealed.n) {
-        released = signer_release(s, 0);
-        if (released < 0 && s->sealed.n)
-            return released;
-        released = released > 0 ? released : 0;
-    }
+    int released = signer_release(s, 0), rc;
+    if (released < 0)
+        return released;
     if (s->n == 0 || now_ms - s->first_add_ms < s->linger_ms)
         return released;
     rc = signer_emit(s);

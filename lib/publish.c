@@ -164,12 +164,12 @@ static int retry_push(publisher_t *p, struct retry r)
     return 0;
 }
 
-/* Queues the copy of m to topic to be produced again in 500 ms. 0, or -1 (out of
- * memory, or the topic is not one of ours): the caller fails the copy. */
-static int retry_later(publisher_t *p, struct msg *m, const char *topic)
+/* Queues the copy of m to topic number ti to be produced again in 500 ms, if its
+ * deadline has not passed. 0, or -1: the caller fails the copy. */
+static int retry_later(publisher_t *p, struct msg *m, long ti)
 {
-    long ti = strindex_get(p->known_topics, topic);
-    if (ti < 0 || retry_push(p, (struct retry){m, (int)ti, now_ms() + 500}))
+    int64_t now = now_ms();
+    if (ti < 0 || now >= m->deadline_at || retry_push(p, (struct retry){m, (int)ti, now + 500}))
         return -1;
     p->stats.retried++;
     return 0;
@@ -209,8 +209,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     (void)rk;
     if (!m)
         return;
-    if (unknown_topic_error(rkm->err) && !p->recreating && now_ms() < m->deadline_at &&
-        retry_later(p, m, rd_kafka_topic_name(rkm->rkt)) == 0)
+    if (unknown_topic_error(rkm->err) && !p->recreating &&
+        retry_later(p, m, strindex_get(p->known_topics, rd_kafka_topic_name(rkm->rkt))) == 0)
         return;
     /* Purged while the producer is being replaced after a fatal error: the copy stays
      * in flight and is produced again on the new producer. */
@@ -328,12 +328,7 @@ static int produce_copy(publisher_t *p, struct msg *m, int ti)
 static int produce_or_retry(publisher_t *p, struct msg *m, int ti)
 {
     int err = produce_copy(p, m, ti);
-    if (err && unknown_topic_error(err) && now_ms() < m->deadline_at &&
-        retry_push(p, (struct retry){m, ti, now_ms() + 500}) == 0) {
-        p->stats.retried++;
-        return 0;
-    }
-    return err;
+    return err && unknown_topic_error(err) && retry_later(p, m, ti) == 0 ? 0 : err;
 }
 
 /* The signer calls this for every message of a signed batch, in seq order. */
@@ -571,13 +566,13 @@ void publisher_poll(publisher_t *p, int timeout_ms)
 
 int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
 {
-    int unsigned_rc = 0;
+    int held_rc = 0;
     for (size_t i = 0; i < p->nsigners; i++) {
         int rc = batch_signer_flush(p->signers[i].signer);
-        if (rc < 0 && !unsigned_rc) {
+        if (rc < 0 && !held_rc) {
             /* signed messages whose seq state is not durable never leave (a later run
              * signs them again); say which unit and why */
-            unsigned_rc = rc;
+            held_rc = rc;
             snprintf(errstr, errstr_size, "the last records of %s were not sent: %s",
                      p->signers[i].unit, batch_signer_error(p->signers[i].signer));
         }
@@ -591,8 +586,8 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
         retry_due(p);
         check_fatal(p);
     }
-    if (unsigned_rc)
-        return unsigned_rc;
+    if (held_rc)
+        return held_rc;
     if (p->stats.failed) {
         snprintf(errstr, errstr_size, "%llu of %llu records could not be delivered",
                  (unsigned long long)p->stats.failed, (unsigned long long)p->stats.queued);
