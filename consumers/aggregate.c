@@ -370,11 +370,12 @@ static int rewind_to_committed(struct agg *a, char *errstr, size_t errstr_size)
 }
 
 /* Returns 1 when the group's committed offsets reached the end offsets seen at start
- * (the --until-caught-up target); *lag gets the messages still to go (-1: unknown). */
-static int caught_up(struct agg *a, int64_t *lag)
+ * (the --until-caught-up target); *lag gets the messages still to go (-1: unknown). A
+ * busy coordinator (a rebalance waiting for a member) is waited for at most wait_ms. */
+static int caught_up(struct agg *a, int64_t *lag, int64_t wait_ms)
 {
     char errstr[256];
-    if (kafka_group_lag(a->consumer, a->targets, lag, errstr, sizeof errstr)) {
+    if (kafka_group_lag(a->consumer, a->targets, lag, (int)wait_ms, errstr, sizeof errstr)) {
         *lag = -1;
         return 0;
     }
@@ -506,7 +507,7 @@ int cmd_aggregate(int argc, char **argv)
     char errstr[1024], pattern[600];
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0, txn_max_ms, txn_max_msgs;
-    int64_t txn_timeout_ms;
+    int64_t txn_timeout_ms, stall_ms, best_lag = INT64_MAX, stalled_since = t0;
     int idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
 
@@ -532,7 +533,9 @@ int cmd_aggregate(int argc, char **argv)
         config_get_int(a.cfg, "docbus.aggregate.commit.messages", 100000, 1, 10000000,
                        &txn_max_msgs, errstr, sizeof errstr) ||
         config_get_int(a.cfg, "transaction.timeout.ms", 10000, 1000, INT32_MAX, &txn_timeout_ms,
-                       errstr, sizeof errstr)) {
+                       errstr, sizeof errstr) ||
+        config_get_int(a.cfg, "docbus.aggregate.stall.timeout.ms", 120000, 1000, INT32_MAX,
+                       &stall_ms, errstr, sizeof errstr)) {
         cli_err("aggregate", "%s", errstr);
         config_destroy(a.cfg);
         return EXIT_CONFIG;
@@ -556,7 +559,7 @@ int cmd_aggregate(int argc, char **argv)
     if (a.until_caught_up && a.targets->cnt == 0 && a.verbose >= 0)
         cli_err("aggregate", "no input topics yet (%s* or %s): nothing to count",
                 a.inbox_prefix, a.events_topic);
-    if (a.until_caught_up && caught_up(&a, &lag)) {
+    if (a.until_caught_up && caught_up(&a, &lag, KAFKA_RECOVER_MS)) {
         rc = EXIT_OK;
         goto summary;
     }
@@ -673,8 +676,30 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {
             last_progress = a.now;
-            if (caught_up(&a, &lag))
+            /* wait for the group no longer than what is left of the stall limit */
+            if (caught_up(&a, &lag, stall_ms - (a.now - stalled_since)))
                 break;
+            a.now = now_ms();
+            /* The group's committed lag must fall now and then: a consumer that never gets
+             * its partitions back, or transactions that abort every time, would otherwise
+             * keep --until-caught-up waiting for ever. */
+            if (lag >= 0 && lag < best_lag) {
+                best_lag = lag;
+                stalled_since = a.now;
+            } else if (a.now - stalled_since >= stall_ms) {
+                if (show)
+                    fputc('\n', stderr);
+                char lagtxt[40] = "unknown";
+                if (lag >= 0)
+                    snprintf(lagtxt, sizeof lagtxt, "%" PRId64, lag);
+                cli_err("aggregate", "no progress toward the end for %" PRId64 " s (group lag %s, "
+                        "%" PRIu64 " consumed): the broker or the consumer group is stuck; check "
+                        "the broker, then run again (state is rebuilt from Kafka, nothing is lost; "
+                        "docbus.aggregate.stall.timeout.ms sets this limit)",
+                        stall_ms / 1000, lagtxt, a.consumed);
+                rc = EXIT_BROKER;
+                goto out;
+            }
             if (show)
                 fprintf(stderr, "\r%" PRIu64 " consumed, %" PRIu64 " counted, %" PRIu64
                         " rejected, lag %" PRId64 "   ", a.consumed, a.counted, a.rejected, lag);

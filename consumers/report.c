@@ -68,7 +68,7 @@ static int input_lag(rd_kafka_t *rk, const db_config_t *cfg, int64_t *lag, char 
     rd_kafka_topic_partition_list_t *ends = NULL;
     int rc = kafka_input_ends(rk, cfg, &ends, errstr, errstr_size);
     if (!rc)
-        rc = kafka_group_lag(rk, ends, lag, errstr, errstr_size);
+        rc = kafka_group_lag(rk, ends, lag, KAFKA_RECOVER_MS, errstr, errstr_size);
     if (ends)
         rd_kafka_topic_partition_list_destroy(ends);
     return rc;

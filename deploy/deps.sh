@@ -8,7 +8,7 @@ packages=(
   librdkafka-dev libavro-dev libssl-dev libjansson-dev libyajl-dev libcmark-dev libcmocka-dev libjemalloc-dev
   kcat openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
-  python3-venv
+  python3-venv gdb
 )
 [ "${DOCBUS_DEPS_BROWSER:-1}" = 1 ] && packages+=(chromium)
 

@@ -25,6 +25,7 @@ static const struct {
     {"docbus.aggregate.group", "docbus-aggregate", "consumer group and transactional id prefix of the aggregator"},
     {"docbus.aggregate.commit.interval.ms", "1000", "longest an aggregator transaction stays open (counts visible, work redone after a crash); at most half of transaction.timeout.ms (10000)"},
     {"docbus.aggregate.commit.messages", "100000", "most messages counted in one aggregator transaction"},
+    {"docbus.aggregate.stall.timeout.ms", "120000", "aggregate --until-caught-up gives up (exit 4) when the group's lag has not fallen for this long"},
 };
 
 #define NKEYS (sizeof docbus_keys / sizeof docbus_keys[0])

@@ -400,7 +400,6 @@ out:
 }
 
 #define KAFKA_TIMEOUT_MS 10000
-#define KAFKA_RECOVER_MS 30000   /* how long to wait for a restarted broker */
 #define KAFKA_READ_END_MS 90000  /* how long kafka_read_to_end waits without progress */
 
 static int64_t mono_ms(void)
@@ -563,7 +562,7 @@ out:
 }
 
 int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends, int64_t *lag,
-                    char *errstr, size_t errstr_size)
+                    int wait_ms, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(ends);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -572,7 +571,7 @@ int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends,
     /* The group coordinator may still be loading after a broker restart: retry. */
     for (int waited = 0; c->cnt; waited += KAFKA_RETRY_SLICE_MS) {
         err = rd_kafka_committed(rk, c, KAFKA_RETRY_SLICE_MS);
-        if (!err || waited + KAFKA_RETRY_SLICE_MS >= KAFKA_RECOVER_MS ||
+        if (!err || waited + KAFKA_RETRY_SLICE_MS >= wait_ms ||
             !(transient(err) || err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
               err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
               err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS))

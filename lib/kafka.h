@@ -91,9 +91,12 @@ int kafka_read_to_end(rd_kafka_t *rk, const char *topic, kafka_record_cb *cb, vo
 int kafka_input_ends(rd_kafka_t *rk, const db_config_t *cfg,
                      rd_kafka_topic_partition_list_t **out, char *errstr, size_t errstr_size);
 
+#define KAFKA_RECOVER_MS 30000   /* how long to wait for a restarted broker */
+
 /* Sets *lag to how many messages of ends (partitions with end offsets) the consumer
- * group of rk has not committed yet. Returns 0 or DB_ERR_KAFKA. */
+ * group of rk has not committed yet, retrying a coordinator that is busy or loading for up
+ * to wait_ms (at least one try of 2 s). Returns 0 or DB_ERR_KAFKA. */
 int kafka_group_lag(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *ends, int64_t *lag,
-                    char *errstr, size_t errstr_size);
+                    int wait_ms, char *errstr, size_t errstr_size);
 
 #endif

@@ -55,14 +55,42 @@ run_cmocka() {
   fi
 }
 
-# Runs one script or binary test: exit 0 passes, anything else fails.
+# Prints the stacks of the docbus processes in process group $1 (a hung test's), so a
+# timeout in CI says where it hung. Needs gdb; says so if it is missing.
+dump_stacks() {
+  local pgid=$1 pid
+  command -v gdb > /dev/null || { echo "(gdb not installed: no stacks)"; return; }
+  for pid in $(pgrep -g "$pgid"); do
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$DOCBUS"* ]] || continue
+    echo "--- stacks of $(tr '\0' ' ' < "/proc/$pid/cmdline" | cut -c1-200)"
+    timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 30' 2>&1 |
+      grep -E '^(Thread|#)' | head -150
+  done
+}
+
+# Runs one script or binary test in a process group of its own: exit 0 passes, anything
+# else fails. A test that outlives DOCBUS_TEST_TIMEOUT (600 s) gets its docbus stacks
+# dumped into its log, then its whole group (every docbus it started) killed. A failure
+# prints the end of the log, so CI output shows why.
 run_one() {
-  local t=$1 name=$2 log="$logdir/$2.log"
-  local start=$SECONDS
-  if timeout "${DOCBUS_TEST_TIMEOUT:-600}" "$t" > "$log" 2>&1; then
+  local t=$1 name=$2 log="$logdir/$2.log" limit=${DOCBUS_TEST_TIMEOUT:-600}
+  local start=$SECONDS pid rc
+  setsid "$t" > "$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -lt "$limit" ]; do sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    { echo "=== run.sh: timed out after ${limit}s"; dump_stacks "$pid"; } >> "$log" 2>&1
+    kill -TERM -- "-$pid" 2>/dev/null; sleep 2; kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rc=124
+  else
+    wait "$pid"; rc=$?
+  fi
+  if [ $rc = 0 ]; then
     pass "$name ($((SECONDS - start))s)"
   else
-    fail "$name (exit $?)" "$log"
+    fail "$name (exit $rc, $((SECONDS - start))s)" "$log"
+    tail -n "${DOCBUS_TEST_TAIL:-40}" "$log" | cut -c1-300 | sed 's/^/    | /'
   fi
 }
 
