@@ -71,6 +71,7 @@ struct publisher {
     size_t ntopic, captopic;
     strindex_t *signer_of;       /* unit code -> index in signers */
     int recreating;
+    int recreate_failed;         /* a replacement producer could not be made: stop trying */
     uint64_t adds;               /* publisher_add calls, for polling every POLL_EVERY */
     /* Copies librdkafka gave up on because a restarting broker briefly answered that
      * their topic or partition did not exist: produced again once due (librdkafka
@@ -141,12 +142,14 @@ static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
     return 1;
 }
 
-/* 1 when a failed copy only met a broker that did not know its topic yet (it restarted
- * and has not loaded it): worth producing again before the deadline. */
-static int unknown_topic_error(rd_kafka_resp_err_t err)
+/* 1 when a failed copy is worth producing again before its deadline: the broker did not
+ * know its topic yet (it restarted and has not loaded it), or the producer met a fatal
+ * error and is being replaced (check_fatal), so the copy goes out on the new one. */
+static int worth_again(const publisher_t *p, rd_kafka_resp_err_t err)
 {
     return err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           (err == RD_KAFKA_RESP_ERR__FATAL && !p->recreate_failed);
 }
 
 /* Appends r to the copies to produce again. 0 or -1 (out of memory). */
@@ -209,13 +212,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     (void)rk;
     if (!m)
         return;
-    if (unknown_topic_error(rkm->err) && !p->recreating &&
+    if (worth_again(p, rkm->err) && !p->recreating &&
         retry_later(p, m, strindex_get(p->known_topics, rd_kafka_topic_name(rkm->rkt))) == 0)
         return;
-    /* Purged while the producer is being replaced after a fatal error: the copy stays
-     * in flight and is produced again on the new producer. */
+    /* Purged (or failed as fatal) while the producer is being replaced after a fatal
+     * error: the copy stays in flight and recreate produces it again on the new one. */
     if (p->recreating && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                          rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+                          rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
+                          rkm->err == RD_KAFKA_RESP_ERR__FATAL))
         return;
     msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
@@ -323,12 +327,12 @@ static int produce_copy(publisher_t *p, struct msg *m, int ti)
     }
 }
 
-/* produce_copy, except that a copy refused because the broker said its topic does not
- * exist (one of ours: it does) is queued to be produced again while its deadline lasts. */
+/* produce_copy, except that a copy refused for a reason worth_again accepts is queued to
+ * be produced again while its deadline lasts. */
 static int produce_or_retry(publisher_t *p, struct msg *m, int ti)
 {
     int err = produce_copy(p, m, ti);
-    return err && unknown_topic_error(err) && retry_later(p, m, ti) == 0 ? 0 : err;
+    return err && worth_again(p, err) && retry_later(p, m, ti) == 0 ? 0 : err;
 }
 
 /* The signer calls this for every message of a signed batch, in seq order. */
@@ -375,15 +379,18 @@ out:
 static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
 {
     rd_kafka_t *old = p->rk;
+    /* the new producer first: if it cannot be made, the old one stays and its copies
+     * fail with its fatal error (counted as not delivered) */
+    rd_kafka_t *fresh = kafka_producer_new(p->cfg, NULL, dr_cb, p, errstr, errstr_size);
+    if (!fresh)
+        return DB_ERR_KAFKA;
     p->recreating = 1;
     rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(old, 0);
     drop_topic_handles(p);
     rd_kafka_destroy(old);
     p->recreating = 0;
-    p->rk = kafka_producer_new(p->cfg, NULL, dr_cb, p, errstr, errstr_size);
-    if (!p->rk)
-        return DB_ERR_KAFKA;
+    p->rk = fresh;
     p->stats.recreated++;
     p->nretry = 0;   /* every copy still in flight is produced again below */
     for (struct msg *m = p->inflight.next, *next; m != &p->inflight; m = next) {
@@ -402,9 +409,14 @@ static void check_fatal(publisher_t *p)
     char reason[512], errstr[512];
     if (!rd_kafka_fatal_error(p->rk, reason, sizeof reason))
         return;
+    if (p->recreate_failed)
+        return;
     fprintf(stderr, "docbus: fatal producer error (%s); recreating the producer\n", reason);
-    if (recreate(p, errstr, sizeof errstr))
+    if (recreate(p, errstr, sizeof errstr)) {
+        /* the copies still in flight fail with the old producer's fatal error */
+        p->recreate_failed = 1;
         fprintf(stderr, "docbus: %s\n", errstr);
+    }
 }
 
 publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, void *opaque,
@@ -548,8 +560,8 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     }
     if (++p->adds % POLL_EVERY == 0) {
         rd_kafka_poll(p->rk, 0);
-        retry_due(p);
         check_fatal(p);
+        retry_due(p);
     }
     return 0;
 }
@@ -560,8 +572,8 @@ void publisher_poll(publisher_t *p, int timeout_ms)
     for (size_t i = 0; i < p->nsigners; i++)
         batch_signer_poll(p->signers[i].signer, now);
     rd_kafka_poll(p->rk, timeout_ms);
-    retry_due(p);
     check_fatal(p);
+    retry_due(p);
 }
 
 int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
@@ -583,8 +595,8 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
      * serves the delivery reports. */
     while (p->inflight.next != &p->inflight) {
         rd_kafka_flush(p->rk, 100);
-        retry_due(p);
         check_fatal(p);
+        retry_due(p);
     }
     if (held_rc)
         return held_rc;

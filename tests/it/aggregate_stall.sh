@@ -28,6 +28,7 @@ kill -STOP "$b"
 
 start=$SECONDS
 db aggregate --until-caught-up --json --instance A -X docbus.aggregate.stall.timeout.ms=4000 \
+    -X session.timeout.ms=6000 \
     > stalled.json 2> stalled.err
 rc=$?
 took=$((SECONDS - start))
