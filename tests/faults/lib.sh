@@ -64,11 +64,12 @@ fl_broker_answers() {
     >/dev/null 2>&1
 }
 
-# Starts the broker again. Its ports lie inside Linux's ephemeral range (32768-60999)
-# and connect() walks that range per destination: a client reconnecting to the dead
-# broker soon gets the broker's own port as its source port (a TCP self-connect,
-# 127.0.0.1:P <-> 127.0.0.1:P) and the broker cannot bind. While the broker starts,
-# a sweeper closes such self-connected sockets (ss -K), so the port stays free.
+# Starts the broker again. Where Linux's ephemeral range (net.ipv4.ip_local_port_range)
+# holds the broker's ports - some machines widen it to 1024-65535; Debian's default
+# 32768-60999 does not - connect() walks that range per destination: a client
+# reconnecting to the dead broker can get the broker's own port as its source port (a
+# TCP self-connect, 127.0.0.1:P <-> 127.0.0.1:P) and the broker cannot bind. While the
+# broker starts, a sweeper closes such self-connected sockets (ss -K).
 fl_broker_start() {
   local i sweeper rc=1
   ( while :; do
