@@ -22,7 +22,7 @@
 /* One signed message: its bytes stay ours until every copy is acknowledged, so a
  * fatal producer error can be survived by producing them again on a new producer. */
 struct msg {
-    uint8_t *value;
+    uint8_t *value;              /* len bytes, allocated with the struct, just after it */
     size_t len;
     int copies_left;
     int failed;
@@ -116,9 +116,6 @@ static void msg_unlink(struct msg *m)
 
 static void msg_free(struct msg *m)
 {
-    if (!m)
-        return;
-    free(m->value);
     free(m);
 }
 
@@ -144,12 +141,16 @@ static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
 
 /* 1 when a failed copy is worth producing again before its deadline: the broker did not
  * know its topic yet (it restarted and has not loaded it), or the producer met a fatal
- * error and is being replaced (check_fatal), so the copy goes out on the new one. */
+ * error - librdkafka then fails its copies as fatal or purged from its queue - and is
+ * being replaced (check_fatal), so the copy goes out on the new one. */
 static int worth_again(const publisher_t *p, rd_kafka_resp_err_t err)
 {
-    return err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-           (err == RD_KAFKA_RESP_ERR__FATAL && !p->recreate_failed);
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+        err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        return 1;
+    return (err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+            err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) &&
+           !p->recreate_failed && rd_kafka_fatal_error(p->rk, NULL, 0);
 }
 
 /* Appends r to the copies to produce again. 0 or -1 (out of memory). */
@@ -341,14 +342,15 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
 {
     publisher_t *p = opaque;
     struct route *r = msg_opaque;
-    struct msg *m = calloc(1, sizeof *m);
-    if (!m || !(m->value = malloc(len))) {
-        free(m);
+    /* one allocation for the record and its bytes; every field is set below */
+    struct msg *m = malloc(sizeof *m + len);
+    if (!m) {
         if (p->fail_cb)
             p->fail_cb(p->fail_opaque, r->ref, "out of memory");
         p->stats.failed++;
         goto out;
     }
+    m->value = (uint8_t *)(m + 1);
     memcpy(m->value, value, len);
     m->len = len;
     m->ref = r->ref;
@@ -357,6 +359,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     memcpy(m->key, r->key, sizeof m->key);
     m->ntopics = r->ntopics;
     m->copies_left = r->ntopics;
+    m->failed = 0;
     m->deadline_at = now_ms() + p->deadline_ms;
     memcpy(m->topics, r->topics, sizeof m->topics);   /* interned names, not owned */
     m->next = &p->inflight;
