@@ -104,17 +104,20 @@ $(BUILD)/tests/it/%: tests/it/%.c $(LIB_OBJ)
 
 unit: $(UNIT_BIN) $(IT_BIN)
 
+# The test builds use every core unless make was given -j itself (saves ~50 s on 2 cores).
+TEST_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus unit
-	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/docbus unit
+	$(Q)$(MAKE) --no-print-directory $(TEST_JOBS) $(BUILD)/docbus unit
+	$(Q)$(MAKE) --no-print-directory $(TEST_JOBS) SAN=1 build-san/docbus unit
 	$(Q)./tests/run.sh $(if $(T),--only '$(T)')
 
 test-unit: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/docbus unit
+	$(Q)$(MAKE) --no-print-directory $(TEST_JOBS) $(BUILD)/docbus unit
 	$(Q)./tests/run.sh --unit-only $(if $(T),--only '$(T)')
 
 test-san: deps
-	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/docbus unit
+	$(Q)$(MAKE) --no-print-directory $(TEST_JOBS) SAN=1 build-san/docbus unit
 	$(Q)BUILD=build-san ./tests/run.sh --unit-only $(if $(T),--only '$(T)')
 
 test-faults: all
