@@ -34,7 +34,7 @@ fl_broker_start || { fl_bad "second broker did not start on $DOCBUS_BOOTSTRAP"; 
 fl_dataset "${FAULT_SCALE:-0.05}" 10 || fl_finish
 fl_log "tmpfs: $(df -h "$FL_KAFKA_DIR" | tail -1)"
 
-"$DOCBUS" import "$W/in.jsonl" "${X[@]}" -X docbus.delivery.deadline.ms=20000 2> "$W/import1.err" &
+"$DOCBUS" import "$W/in.jsonl" "${X[@]}" -X docbus.delivery.deadline.ms=10000 2> "$W/import1.err" &
 imp=$!
 FL_BG_PIDS+=("$imp")
 ( sleep 180; kill -9 "$imp" 2>/dev/null ) & guard=$!
