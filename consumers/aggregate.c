@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "counts.h"
 #include "error.h"
+#include "exit_guard.h"
 #include "idset.h"
 #include "kafka.h"
 #include "kafka_refill.h"
@@ -729,6 +730,8 @@ summary:
                a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.facts,
                a.txns, a.refill.wakeups, (now_ms() - t0) / 1000.0);
 out:
+    /* what the transactions committed stands; closing must not hang the exit */
+    exit_guard_arm(60, rc);
     if (sub)
         rd_kafka_topic_partition_list_destroy(sub);
     if (a.consumer) {
