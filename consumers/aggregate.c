@@ -60,6 +60,8 @@ struct agg {
     int64_t now;
     /* totals */
     uint64_t consumed, counted, duplicates, rejected, not_counted_copies, txns, facts;
+    int64_t rebuilt_at;          /* ms: when the state was last rebuilt (the stall clock
+                                  * restarts there: nothing is consumed while it runs) */
     int64_t txn_msgs;            /* messages counted in the open transaction */
 };
 
@@ -115,6 +117,7 @@ static int rebuild_state(struct agg *a, char *errstr, size_t errstr_size)
         rc = kafka_read_to_end(rk, a->seen_topic, load_seen, a, errstr, errstr_size);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    a->rebuilt_at = now_ms();
     if (rc)
         return rc;
     if (a->verbose >= 0)
@@ -677,8 +680,12 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {
             last_progress = a.now;
-            /* wait for the group no longer than what is left of the stall limit */
-            if (caught_up(&a, &lag, stall_ms - (a.now - stalled_since)))
+            /* wait for the group no longer than what is left of the stall limit (and no
+             * longer than a restarting broker needs: the consumer is not polled meanwhile) */
+            if (a.rebuilt_at > stalled_since)
+                stalled_since = a.rebuilt_at;
+            int64_t left = stall_ms - (a.now - stalled_since);
+            if (caught_up(&a, &lag, left < KAFKA_RECOVER_MS ? left : KAFKA_RECOVER_MS))
                 break;
             a.now = now_ms();
             /* The group's committed lag must fall now and then: a consumer that never gets
@@ -730,7 +737,10 @@ summary:
                a.consumed, a.counted, a.duplicates, a.not_counted_copies, a.rejected, a.facts,
                a.txns, a.refill.wakeups, (now_ms() - t0) / 1000.0);
 out:
-    /* what the transactions committed stands; closing must not hang the exit */
+    /* what the transactions committed stands; closing must not hang the exit (the guard
+     * ends the process without flushing stdio: flush the summary first) */
+    fflush(stdout);
+    fflush(stderr);
     exit_guard_arm(60, rc);
     if (sub)
         rd_kafka_topic_partition_list_destroy(sub);

@@ -18,6 +18,9 @@
 #include "strindex.h"
 
 #define MAX_TOPICS 16
+/* A producer fatal again right after each replacement (an ACL or a broker that refuses
+ * idempotence) is replaced this many times, then its copies fail. */
+#define MAX_RECREATES 5
 
 /* One signed message: its bytes stay ours until every copy is acknowledged, so a
  * fatal producer error can be survived by producing them again on a new producer. */
@@ -25,7 +28,7 @@ struct msg {
     uint8_t *value;              /* len bytes, allocated with the struct, just after it */
     size_t len;
     int copies_left;
-    int failed;
+    const char *why;             /* first failure of a copy (a static string), or NULL */
     int64_t deadline_at;         /* ms: after it a copy is failed, never produced again */
     int64_t ref;
     body_type_t type;
@@ -71,7 +74,7 @@ struct publisher {
     size_t ntopic, captopic;
     strindex_t *signer_of;       /* unit code -> index in signers */
     int recreating;
-    int recreate_failed;         /* a replacement producer could not be made: stop trying */
+    int recreate_failed;         /* no (more) replacement producers: stop trying */
     uint64_t adds;               /* publisher_add calls, for polling every POLL_EVERY */
     /* Copies librdkafka gave up on because a restarting broker briefly answered that
      * their topic or partition did not exist: produced again once due (librdkafka
@@ -123,34 +126,35 @@ static void msg_free(struct msg *m)
  * then freed: returns 1 in that case (m must not be touched again), else 0. */
 static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
 {
-    if (error && !m->failed) {
-        m->failed = 1;
-        if (p->fail_cb)
-            p->fail_cb(p->fail_opaque, m->ref, error);
-    }
+    if (error && !m->why)
+        m->why = error;
     if (--m->copies_left > 0)
         return 0;
-    if (m->failed)
+    /* the outcome is reported once the record is settled: recreate may still produce a
+     * failed copy again */
+    if (m->why) {
         p->stats.failed++;
-    else
+        if (p->fail_cb)
+            p->fail_cb(p->fail_opaque, m->ref, m->why);
+    } else {
         p->stats.delivered++;
+    }
     msg_unlink(m);
     msg_free(m);
     return 1;
 }
 
 /* 1 when a failed copy is worth producing again before its deadline: the broker did not
- * know its topic yet (it restarted and has not loaded it), or the producer met a fatal
- * error - librdkafka then fails its copies as fatal or purged from its queue - and is
- * being replaced (check_fatal), so the copy goes out on the new one. */
+ * know its topic yet (it restarted and has not loaded it), or the producer is fatal -
+ * librdkafka then fails its copies as fatal, purged from its queue, or with the broker's
+ * error that made it fatal - and is being replaced (check_fatal), so the copy goes out
+ * on the new one. */
 static int worth_again(const publisher_t *p, rd_kafka_resp_err_t err)
 {
     if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         return 1;
-    return (err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-            err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) &&
-           !p->recreate_failed && rd_kafka_fatal_error(p->rk, NULL, 0);
+    return err && !p->recreate_failed && rd_kafka_fatal_error(p->rk, NULL, 0);
 }
 
 /* Appends r to the copies to produce again. 0 or -1 (out of memory). */
@@ -216,11 +220,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     if (worth_again(p, rkm->err) && !p->recreating &&
         retry_later(p, m, strindex_get(p->known_topics, rd_kafka_topic_name(rkm->rkt))) == 0)
         return;
-    /* Purged (or failed as fatal) while the producer is being replaced after a fatal
+    /* Failed (purged, fatal, ...) while the producer is being replaced after a fatal
      * error: the copy stays in flight and recreate produces it again on the new one. */
-    if (p->recreating && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                          rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
-                          rkm->err == RD_KAFKA_RESP_ERR__FATAL))
+    if (p->recreating && rkm->err)
         return;
     msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
@@ -359,7 +361,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
     memcpy(m->key, r->key, sizeof m->key);
     m->ntopics = r->ntopics;
     m->copies_left = r->ntopics;
-    m->failed = 0;
+    m->why = NULL;
     m->deadline_at = now_ms() + p->deadline_ms;
     memcpy(m->topics, r->topics, sizeof m->topics);   /* interned names, not owned */
     m->next = &p->inflight;
@@ -396,13 +398,20 @@ static int recreate(publisher_t *p, char *errstr, size_t errstr_size)
     p->rk = fresh;
     p->stats.recreated++;
     p->nretry = 0;   /* every copy still in flight is produced again below */
+    int64_t now = now_ms();
     for (struct msg *m = p->inflight.next, *next; m != &p->inflight; m = next) {
         next = m->next;
         m->copies_left = m->ntopics;
-        for (int i = 0, n = m->ntopics; i < n; i++)
-            if (produce_or_retry(p, m, m->topics[i]) &&
-                msg_settle_copy(p, m, "could not re-produce after a fatal producer error"))
+        m->why = NULL;
+        for (int i = 0, n = m->ntopics; i < n; i++) {
+            const char *why = NULL;
+            if (now >= m->deadline_at)
+                why = "the delivery deadline passed while the producer was replaced";
+            else if (produce_or_retry(p, m, m->topics[i]))
+                why = "could not re-produce after a fatal producer error";
+            if (why && msg_settle_copy(p, m, why))
                 break;   /* m is freed */
+        }
     }
     return 0;
 }
@@ -414,6 +423,13 @@ static void check_fatal(publisher_t *p)
         return;
     if (p->recreate_failed)
         return;
+    if (p->stats.recreated >= MAX_RECREATES) {
+        p->recreate_failed = 1;
+        fprintf(stderr, "docbus: fatal producer error again (%s) after %d replacements; the "
+                "records still in flight fail (check the principal's IdempotentWrite ACL and "
+                "the broker)\n", reason, MAX_RECREATES);
+        return;
+    }
     fprintf(stderr, "docbus: fatal producer error (%s); recreating the producer\n", reason);
     if (recreate(p, errstr, sizeof errstr)) {
         /* the copies still in flight fail with the old producer's fatal error */

@@ -55,34 +55,53 @@ run_cmocka() {
   fi
 }
 
-# Prints the stacks of the docbus processes in process group $1 (a hung test's), so a
-# timeout in CI says where it hung. Needs gdb; says so if it is missing.
+# Prints the stacks of the docbus processes (and C test binaries) in process group $1 (a
+# hung test's), so a timeout in CI says where it hung. Needs gdb; says so if it is missing
+# or cannot attach.
 dump_stacks() {
-  local pgid=$1 pid
+  local pgid=$1 pid exe
   command -v gdb > /dev/null || { echo "(gdb not installed: no stacks)"; return; }
   for pid in $(pgrep -g "$pgid"); do
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$DOCBUS"* ]] || continue
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+    [[ $exe == "$DOCBUS"* || $exe == "$PWD/$BUILD/"* ]] || continue
     echo "--- stacks of $(tr '\0' ' ' < "/proc/$pid/cmdline" | cut -c1-200)"
     timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 30' 2>&1 |
-      grep -E '^(Thread|#)' | head -150
+      grep -E '^(Thread|#)|ptrace|[Cc]ould not attach' | head -150
   done
 }
 
+# After a test was killed: the broker must be running and not paused (a fault test's
+# own cleanup may not have finished), else the tests after it fail too.
+broker_ensure() {
+  local bpid
+  bpid=$(cat "$DOCBUS_KAFKA_DIR/broker.pid" 2>/dev/null)
+  [ -n "$bpid" ] && kill -CONT "$bpid" 2>/dev/null
+  timeout 10 kcat -b "$DOCBUS_BOOTSTRAP" -L -t __none -m 5 > /dev/null 2>&1 && return 0
+  echo "run.sh: the broker does not answer after a killed test; starting it again"
+  ./deploy/kafka/local.sh start > "$logdir/broker-restart.log" 2>&1 ||
+    echo "run.sh: the broker did not start again (see $logdir/broker-restart.log)"
+}
+
 # Runs one script or binary test in a process group of its own: exit 0 passes, anything
-# else fails. A test that outlives DOCBUS_TEST_TIMEOUT (600 s) gets its docbus stacks
-# dumped into its log, then its whole group (every docbus it started) killed. A failure
+# else fails. A test that outlives DOCBUS_TEST_TIMEOUT (600 s) gets the stacks of its
+# processes dumped into its log, then SIGTERM (up to 60 s for its cleanup traps), then
+# SIGKILL for whatever of its group is left; the broker is then checked. A failure
 # prints the end of the log, so CI output shows why.
 run_one() {
   local t=$1 name=$2 log="$logdir/$2.log" limit=${DOCBUS_TEST_TIMEOUT:-600}
-  local start=$SECONDS pid rc
-  setsid "$t" > "$log" 2>&1 &
+  local start=$SECONDS pid rc i
+  : > "$log"
+  setsid "$t" >> "$log" 2>&1 &   # appending: the dump below must not be overwritten
   pid=$!
   while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -lt "$limit" ]; do sleep 1; done
   if kill -0 "$pid" 2>/dev/null; then
     { echo "=== run.sh: timed out after ${limit}s"; dump_stacks "$pid"; } >> "$log" 2>&1
-    kill -TERM -- "-$pid" 2>/dev/null; sleep 2; kill -KILL -- "-$pid" 2>/dev/null
+    kill -TERM -- "-$pid" 2>/dev/null
+    for ((i = 0; i < 60; i++)); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rc=124
+    [ $broker_started = 1 ] && broker_ensure >> "$log" 2>&1
   else
     wait "$pid"; rc=$?
   fi
