@@ -51,6 +51,8 @@ kill -STOP "$pid"; sleep "$pause"; kill -CONT "$pid"
 wait "$a"; ra=$?
 wait "$b"; rb=$?
 fl_log "aggregators exited a=$ra b=$rb"
+[ $ra = 0 ] || fl_log "a: $(grep -v '^%' "$W/a.err" | grep -v 'committed (' | tail -1 | cut -c1-300)"
+[ $rb = 0 ] || fl_log "b: $(grep -v '^%' "$W/b.err" | tail -1 | cut -c1-300)"
 for r in $ra $rb; do case $r in 0|4) ;; *) fl_bad "an aggregator exited $r" ;; esac; done
 fl_aggregate_until_done || fl_bad "aggregate after the pause"
 fl_check_exact "after two ${pause}s broker pauses"
