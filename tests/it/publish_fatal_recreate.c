@@ -11,29 +11,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "config.h"
-#include "it_check.h"
-#include "pki.h"
+#include "it_publish.h"
 #include "publish.h"
-#include "schema.h"
 
 #define UNIT "000.00.01.H29"
 #define RECORDS 2000
-
-static int failures;
-
-static void on_fail(void *opaque, int64_t ref, const char *reason)
-{
-    (void)opaque;
-    if (failures++ < 5)
-        fprintf(stderr, "record %lld not delivered: %s\n", (long long)ref, reason);
-}
-
-static void set(db_config_t *cfg, const char *k, const char *v)
-{
-    char err[512];
-    CHECK(config_set(cfg, k, v, err, sizeof err) == 0, "config %s: %s", k, err);
-}
 
 static void add(publisher_t *p, const char *const *topics, int i)
 {
@@ -103,7 +85,7 @@ static int distinct_keys(const char *boot, const char *topic, int *total)
 
 int main(void)
 {
-    char err[1024], dir[] = "/tmp/publish_fatal_recreate.XXXXXX", pki[600], state[600];
+    char err[1024], dir[] = "/tmp/publish_fatal_recreate.XXXXXX";
     char prefix[64], topic[128];
     const char *boot = getenv("DOCBUS_BOOTSTRAP");
     db_config_t *cfg = config_new();
@@ -113,22 +95,15 @@ int main(void)
     int total, distinct;
 
     CHECK(boot && *boot, "DOCBUS_BOOTSTRAP is not set (tests/run.sh sets it)");
-    CHECK(mkdtemp(dir), "mkdtemp");
-    snprintf(pki, sizeof pki, "%s/pki", dir);
-    snprintf(state, sizeof state, "%s/state", dir);
     snprintf(prefix, sizeof prefix, "it.fatal%ld%d.", (long)time(NULL), (int)getpid());
     snprintf(topic, sizeof topic, "%s%s", prefix, topics[0]);
-    CHECK(pki_init(pki, err, sizeof err) == 0 && pki_issue(pki, UNIT, "Unit", 30, err, sizeof err) == 0,
-          "pki: %s", err);
-    CHECK(schemas_init(err, sizeof err) == 0, "schemas: %s", err);
+    it_publish_setup(dir, UNIT, cfg);
 
-    set(cfg, "bootstrap.servers", boot);
-    set(cfg, "docbus.pki.dir", pki);
-    set(cfg, "docbus.state.dir", state);
-    set(cfg, "docbus.topic.prefix", prefix);
-    set(cfg, "docbus.batch.size", "50");
-    set(cfg, "docbus.delivery.deadline.ms", "60000");
-    p = publisher_new(cfg, on_fail, NULL, err, sizeof err);
+    it_set(cfg, "bootstrap.servers", boot);
+    it_set(cfg, "docbus.topic.prefix", prefix);
+    it_set(cfg, "docbus.batch.size", "50");
+    it_set(cfg, "docbus.delivery.deadline.ms", "60000");
+    p = publisher_new(cfg, it_on_fail, NULL, err, sizeof err);
     CHECK(p, "publisher: %s", err);
 
     for (int i = 0; i < RECORDS / 2; i++)
@@ -147,7 +122,7 @@ int main(void)
             (unsigned long long)st.recreated);
     CHECK(st.recreated == 1, "the producer was re-created %llu times, not once",
           (unsigned long long)st.recreated);
-    CHECK(st.delivered == RECORDS && st.failed == 0 && failures == 0,
+    CHECK(st.delivered == RECORDS && st.failed == 0 && it_failures == 0,
           "%llu of %d delivered, %llu failed", (unsigned long long)st.delivered, RECORDS,
           (unsigned long long)st.failed);
     publisher_destroy(p);
@@ -157,6 +132,5 @@ int main(void)
             RECORDS);
     CHECK(distinct == RECORDS, "%d of %d records are on %s", distinct, RECORDS, topic);
     config_destroy(cfg);
-    snprintf(err, sizeof err, "rm -rf %s", dir);
-    return system(err) == 0 ? 0 : 1;
+    return it_publish_cleanup(dir);
 }

@@ -10,37 +10,17 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-
-#include "config.h"
-#include "it_check.h"
-#include "pki.h"
+#define IT_PUBLISH_MOCK
+#include "it_publish.h"
 #include "publish.h"
-#include "schema.h"
 
 #define UNIT "000.00.01.H29"
 #define TOPIC "pu.inbox.000.00.02.H29"
 #define RECORDS 400
 
-static int failures;
-
-static void on_fail(void *opaque, int64_t ref, const char *reason)
-{
-    (void)opaque;
-    if (failures++ < 5)
-        fprintf(stderr, "record %lld not delivered: %s\n", (long long)ref, reason);
-}
-
-static void set(db_config_t *cfg, const char *k, const char *v)
-{
-    char err[512];
-    CHECK(config_set(cfg, k, v, err, sizeof err) == 0, "config %s: %s", k, err);
-}
-
 int main(void)
 {
-    char err[1024], dir[] = "/tmp/publish_unknown_topic.XXXXXX", pki[600], state[600];
-    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    char err[1024], dir[] = "/tmp/publish_unknown_topic.XXXXXX";
     rd_kafka_t *mrk;
     rd_kafka_mock_cluster_t *mc;
     db_config_t *cfg = config_new();
@@ -48,30 +28,17 @@ int main(void)
     publish_stats_t st;
     const char *topics[1] = {"inbox.000.00.02.H29"};
 
-    CHECK(mkdtemp(dir), "mkdtemp");
-    snprintf(pki, sizeof pki, "%s/pki", dir);
-    snprintf(state, sizeof state, "%s/state", dir);
-    CHECK(pki_init(pki, err, sizeof err) == 0 && pki_issue(pki, UNIT, "Unit", 30, err, sizeof err) == 0,
-          "pki: %s", err);
-    CHECK(schemas_init(err, sizeof err) == 0, "schemas: %s", err);
+    it_publish_setup(dir, UNIT, cfg);
 
-    mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, err, sizeof err);
-    CHECK(mrk, "mock handle: %s", err);
-    mc = rd_kafka_mock_cluster_new(mrk, 1);
-    CHECK(mc, "mock cluster");
-    CHECK(!rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), "mock topic");
-
-    set(cfg, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc));
-    set(cfg, "docbus.pki.dir", pki);
-    set(cfg, "docbus.state.dir", state);
-    set(cfg, "docbus.topic.prefix", "pu.");
-    set(cfg, "docbus.batch.size", "50");
-    set(cfg, "docbus.delivery.deadline.ms", "30000");
+    mc = it_mock_cluster(TOPIC, 2, cfg, &mrk);
+    it_set(cfg, "docbus.topic.prefix", "pu.");
+    it_set(cfg, "docbus.batch.size", "50");
+    it_set(cfg, "docbus.delivery.deadline.ms", "30000");
     /* librdkafka fails a topic's messages as unknown once this has passed after it
      * first learnt of the topic (30 s by default) */
-    set(cfg, "topic.metadata.propagation.max.ms", "200");
-    set(cfg, "topic.metadata.refresh.interval.ms", "200");
-    p = publisher_new(cfg, on_fail, NULL, err, sizeof err);
+    it_set(cfg, "topic.metadata.propagation.max.ms", "200");
+    it_set(cfg, "topic.metadata.refresh.interval.ms", "200");
+    p = publisher_new(cfg, it_on_fail, NULL, err, sizeof err);
     CHECK(p, "publisher: %s", err);
     CHECK(publisher_learn_topics(p, err, sizeof err) == 0, "learn topics: %s", err);
 
@@ -103,7 +70,7 @@ int main(void)
     fprintf(stderr, "delivered %llu, failed %llu, copies produced again %llu\n",
             (unsigned long long)st.delivered, (unsigned long long)st.failed,
             (unsigned long long)st.retried);
-    CHECK(st.delivered == RECORDS + 1 && st.failed == 0 && failures == 0,
+    CHECK(st.delivered == RECORDS + 1 && st.failed == 0 && it_failures == 0,
           "%llu of %d delivered, %llu failed", (unsigned long long)st.delivered, RECORDS + 1,
           (unsigned long long)st.failed);
     CHECK(st.retried > 0, "no copy was failed as unknown: the injection did not bite");
@@ -111,6 +78,5 @@ int main(void)
     config_destroy(cfg);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(mrk);
-    snprintf(err, sizeof err, "rm -rf %s", dir);
-    return system(err) == 0 ? 0 : 1;
+    return it_publish_cleanup(dir);
 }
