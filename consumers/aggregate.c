@@ -386,6 +386,37 @@ static int caught_up(struct agg *a, int64_t *lag, int64_t wait_ms)
     return *lag == 0;
 }
 
+/* --until-caught-up's stall limit: the group's committed lag must fall now and then (a
+ * consumer that never gets its partitions back, or transactions that abort every time,
+ * would otherwise keep it waiting for ever). The clock restarts at a new lowest lag and
+ * after a state rebuild (nothing is consumed while that runs). */
+struct stall {
+    int64_t limit_ms, best_lag, since;
+};
+
+/* How long the next lag check may wait for the group: what is left of the limit, and
+ * no longer than a restarting broker needs (the consumer is not polled meanwhile). */
+static int64_t stall_wait_ms(struct stall *st, int64_t rebuilt_at, int64_t now)
+{
+    int64_t left;
+    if (rebuilt_at > st->since)
+        st->since = rebuilt_at;
+    left = st->limit_ms - (now - st->since);
+    return left < KAFKA_RECOVER_MS ? left : KAFKA_RECOVER_MS;
+}
+
+/* Takes the lag just measured (-1: unknown); 1 when the limit has passed without a new
+ * lowest lag. */
+static int stall_over(struct stall *st, int64_t lag, int64_t now)
+{
+    if (lag >= 0 && lag < st->best_lag) {
+        st->best_lag = lag;
+        st->since = now;
+        return 0;
+    }
+    return now - st->since >= st->limit_ms;
+}
+
 /* Creates the transactional producer under a->txid, checks the broker and registers
  * the id (fencing any predecessor and aborting what it left open). Returns an exit code. */
 static int producer_open(struct agg *a, char *errstr, size_t errstr_size)
@@ -511,7 +542,8 @@ int cmd_aggregate(int argc, char **argv)
     char errstr[1024], pattern[600];
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0, txn_max_ms, txn_max_msgs;
-    int64_t txn_timeout_ms, stall_ms, best_lag = INT64_MAX, stalled_since = t0;
+    int64_t txn_timeout_ms;
+    struct stall stall = {0, INT64_MAX, t0};
     int idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
 
@@ -539,7 +571,7 @@ int cmd_aggregate(int argc, char **argv)
         config_get_int(a.cfg, "transaction.timeout.ms", 10000, 1000, INT32_MAX, &txn_timeout_ms,
                        errstr, sizeof errstr) ||
         config_get_int(a.cfg, "docbus.aggregate.stall.timeout.ms", 120000, 1000, INT32_MAX,
-                       &stall_ms, errstr, sizeof errstr)) {
+                       &stall.limit_ms, errstr, sizeof errstr)) {
         cli_err("aggregate", "%s", errstr);
         config_destroy(a.cfg);
         return EXIT_CONFIG;
@@ -680,21 +712,10 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {
             last_progress = a.now;
-            /* wait for the group no longer than what is left of the stall limit (and no
-             * longer than a restarting broker needs: the consumer is not polled meanwhile) */
-            if (a.rebuilt_at > stalled_since)
-                stalled_since = a.rebuilt_at;
-            int64_t left = stall_ms - (a.now - stalled_since);
-            if (caught_up(&a, &lag, left < KAFKA_RECOVER_MS ? left : KAFKA_RECOVER_MS))
+            if (caught_up(&a, &lag, stall_wait_ms(&stall, a.rebuilt_at, a.now)))
                 break;
             a.now = now_ms();
-            /* The group's committed lag must fall now and then: a consumer that never gets
-             * its partitions back, or transactions that abort every time, would otherwise
-             * keep --until-caught-up waiting for ever. */
-            if (lag >= 0 && lag < best_lag) {
-                best_lag = lag;
-                stalled_since = a.now;
-            } else if (a.now - stalled_since >= stall_ms) {
+            if (stall_over(&stall, lag, a.now)) {
                 if (show)
                     fputc('\n', stderr);
                 char lagtxt[40] = "unknown";
@@ -704,7 +725,7 @@ int cmd_aggregate(int argc, char **argv)
                         "%" PRIu64 " consumed): the broker or the consumer group is stuck; check "
                         "the broker, then run again (state is rebuilt from Kafka, nothing is lost; "
                         "docbus.aggregate.stall.timeout.ms sets this limit)",
-                        stall_ms / 1000, lagtxt, a.consumed);
+                        stall.limit_ms / 1000, lagtxt, a.consumed);
                 rc = EXIT_BROKER;
                 goto out;
             }

@@ -25,8 +25,7 @@
 /* One signed message: its bytes stay ours until every copy is acknowledged, so a
  * fatal producer error can be survived by producing them again on a new producer. */
 struct msg {
-    uint8_t *value;              /* len bytes, allocated with the struct, just after it */
-    size_t len;
+    size_t len;                  /* of the bytes allocated just after the struct: msg_bytes */
     int copies_left;
     const char *why;             /* first failure of a copy (a static string), or NULL */
     int64_t deadline_at;         /* ms: after it a copy is failed, never produced again */
@@ -117,9 +116,10 @@ static void msg_unlink(struct msg *m)
     m->next->prev = m->prev;
 }
 
-static void msg_free(struct msg *m)
+/* The signed message's bytes, allocated with m. */
+static uint8_t *msg_bytes(struct msg *m)
 {
-    free(m);
+    return (uint8_t *)(m + 1);
 }
 
 /* One copy of m has an outcome; the record is settled when all copies have one, and m is
@@ -140,7 +140,7 @@ static int msg_settle_copy(publisher_t *p, struct msg *m, const char *error)
         p->stats.delivered++;
     }
     msg_unlink(m);
-    msg_free(m);
+    free(m);
     return 1;
 }
 
@@ -217,12 +217,12 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     (void)rk;
     if (!m)
         return;
-    if (worth_again(p, rkm->err) && !p->recreating &&
-        retry_later(p, m, strindex_get(p->known_topics, rd_kafka_topic_name(rkm->rkt))) == 0)
-        return;
     /* Failed (purged, fatal, ...) while the producer is being replaced after a fatal
      * error: the copy stays in flight and recreate produces it again on the new one. */
     if (p->recreating && rkm->err)
+        return;
+    if (worth_again(p, rkm->err) &&
+        retry_later(p, m, strindex_get(p->known_topics, rd_kafka_topic_name(rkm->rkt))) == 0)
         return;
     msg_settle_copy(p, m, rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
@@ -318,7 +318,7 @@ static int produce_copy(publisher_t *p, struct msg *m, int ti)
         /* No copy flag: the bytes are ours until the delivery report, so the same
          * buffer serves every topic and a re-production after a fatal error. */
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_VALUE(m->value, m->len),
+            p->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_VALUE(msg_bytes(m), m->len),
             RD_KAFKA_V_KEY(m->key, strlen(m->key)), RD_KAFKA_V_OPAQUE(m),
             RD_KAFKA_V_HEADER("docbus.type", type_names[m->type], -1),
             RD_KAFKA_V_HEADER("docbus.producer", m->producer, -1), RD_KAFKA_V_END);
@@ -352,8 +352,7 @@ static void emit_cb(void *opaque, const uint8_t *value, size_t len, const conten
         p->stats.failed++;
         goto out;
     }
-    m->value = (uint8_t *)(m + 1);
-    memcpy(m->value, value, len);
+    memcpy(msg_bytes(m), value, len);
     m->len = len;
     m->ref = r->ref;
     m->type = r->type;
@@ -653,7 +652,7 @@ void publisher_destroy(publisher_t *p)
     while (p->inflight.next != &p->inflight) {
         struct msg *m = p->inflight.next;
         msg_unlink(m);
-        msg_free(m);
+        free(m);
     }
     strindex_destroy(p->known_topics);
     strindex_destroy(p->signer_of);
