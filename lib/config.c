@@ -18,6 +18,7 @@ static const struct {
     {"docbus.topic.prefix", "docbus.", "prefix of every docbus topic"},
     {"docbus.batch.size", "512", "messages per signed batch (1 = sign every message)"},
     {"docbus.batch.linger.ms", "1000", "longest a message waits for its batch to fill (send, status and emit flush at once)"},
+    {"docbus.import.workers", "0", "threads that parse and check an import's lines (0 = one per online CPU, at most 8)"},
     {"docbus.delivery.deadline.ms", "120000", "how long producers keep retrying a broker before giving up"},
     {"docbus.registry", "", "unit registry JSON file (empty: the built-in Ho Chi Minh City registry)"},
     {"docbus.metrics", "", "metric definitions JSON file (empty: the built-in schemas/metrics.json)"},

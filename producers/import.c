@@ -2,50 +2,35 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "jsonl.h"
+#include "prep_pool.h"
 #include "submit.h"
 
-#define LINE_CAP (4 * 1024 * 1024)
-#define RING 2048              /* prepared records between the reader and the signer */
-#define WAKE 64                /* a waiting side is woken once this many slots are ready */
-
-/* One input line after the reader thread: a prepared record, a rejected line (rc
- * DB_ERR_INVALID, with the line kept for the rejects file) or a failure (other rc). */
-struct slot {
-    uint64_t line;
-    int rc;
-    char errstr[1024];
-    char *text;                /* rejected: the line (or its first 200 bytes) */
-    size_t text_len;
-    submit_item_t item;
-};
-
-/* The reader thread parses and prepares lines in input order into a ring that the
- * main thread signs and publishes from: JSON work and signing run on separate cores. */
-struct reader {
-    FILE *in;
-    submit_prep_t *prep;
-    struct slot *ring;
-    uint64_t head, tail;       /* filled up to head, taken up to tail (both grow) */
-    int done, stop;            /* reader finished / main thread wants it to stop */
-    int taker_waits, putter_waits;   /* a side is blocked on filled / freed */
-    uint64_t lines;            /* lines read when done */
-    int read_errno;            /* errno of a read error, 0 at end of input */
-    atomic_llong bytes;        /* input bytes read so far, for progress */
-    pthread_mutex_t mu;
-    pthread_cond_t filled, freed;
-};
+/* The number of preparing threads: docbus.import.workers, where 0 is one per online CPU
+ * (the signing thread waits on them: one reader thread was the import's longest). */
+static int import_workers(const db_config_t *cfg, int *out, char *errstr, size_t errstr_size)
+{
+    int64_t n;
+    if (config_get_int(cfg, "docbus.import.workers", 0, 0, PREP_POOL_MAX_WORKERS, &n, errstr,
+                       errstr_size))
+        return -1;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1 : cpus > PREP_POOL_MAX_WORKERS ? PREP_POOL_MAX_WORKERS : cpus;
+    }
+    *out = (int)n;
+    return 0;
+}
 
 struct import {
     FILE *rejects;
@@ -114,128 +99,6 @@ static void progress(const struct import *im, publisher_t *pub, double t0, off_t
     fprintf(stderr, final || log ? "\n" : "   ");
 }
 
-/* Fills the next free slot from one line (len bytes) numbered lineno; blocks while
- * the ring is full. Returns 0, or -1 when the main thread asked to stop. */
-static int reader_put(struct reader *r, uint64_t lineno, char *line, size_t len)
-{
-    struct slot *sl;
-    int stop;
-
-    pthread_mutex_lock(&r->mu);
-    while (r->head - r->tail == RING && !r->stop) {
-        r->putter_waits = 1;
-        pthread_cond_wait(&r->freed, &r->mu);
-        r->putter_waits = 0;
-    }
-    stop = r->stop;
-    pthread_mutex_unlock(&r->mu);
-    if (stop)
-        return -1;
-    sl = &r->ring[r->head % RING];   /* only this thread writes slots at head */
-    sl->line = lineno;
-    sl->errstr[0] = '\0';
-    if (len > LINE_CAP) {
-        snprintf(sl->errstr, sizeof sl->errstr, "line is %zu bytes, over the %d byte cap", len,
-                 LINE_CAP);
-        sl->rc = DB_ERR_INVALID;
-        len = 200;
-    } else {
-        sl->rc = submit_prepare_line(r->prep, line, len, &sl->item, sl->errstr,
-                                     sizeof sl->errstr);
-    }
-    free(sl->text);
-    sl->text = NULL;
-    if (sl->rc == DB_ERR_INVALID && (sl->text = malloc(len + 1))) {
-        memcpy(sl->text, line, len);
-        sl->text[len] = '\0';
-        sl->text_len = len;
-    }
-    pthread_mutex_lock(&r->mu);
-    r->head++;
-    /* Waking the signer per record would cost a context switch each: wake it per WAKE. */
-    if (r->taker_waits && r->head - r->tail >= WAKE)
-        pthread_cond_signal(&r->filled);
-    pthread_mutex_unlock(&r->mu);
-    return 0;
-}
-
-/* The reader thread: every line of r->in through reader_put, then done. */
-static void *reader_main(void *arg)
-{
-    struct reader *r = arg;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    uint64_t lineno = 0;
-
-    errno = 0;
-    while ((n = getline(&line, &cap, r->in)) != -1) {
-        lineno++;
-        atomic_fetch_add(&r->bytes, n);
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0)
-            continue;
-        if (reader_put(r, lineno, line, (size_t)n))
-            break;
-        errno = 0;
-    }
-    free(line);
-    pthread_mutex_lock(&r->mu);
-    r->read_errno = ferror(r->in) ? (errno ? errno : EIO) : 0;
-    r->lines = lineno;
-    r->done = 1;
-    pthread_cond_signal(&r->filled);
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
-}
-
-/* The next prepared line in input order, or NULL when the input is exhausted. The
- * slot stays the caller's until reader_release. */
-static struct slot *reader_take(struct reader *r)
-{
-    struct slot *sl = NULL;
-    pthread_mutex_lock(&r->mu);
-    while (r->head == r->tail && !r->done) {
-        /* woken per WAKE records, or after 20 ms: a slow input (a pipe fed by hand)
-         * is not held back waiting for WAKE records */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 20 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        r->taker_waits = 1;
-        pthread_cond_timedwait(&r->filled, &r->mu, &until);
-        r->taker_waits = 0;
-    }
-    if (r->head != r->tail)
-        sl = &r->ring[r->tail % RING];
-    pthread_mutex_unlock(&r->mu);
-    return sl;
-}
-
-/* Gives the slot reader_take returned back to the reader. */
-static void reader_release(struct reader *r)
-{
-    pthread_mutex_lock(&r->mu);
-    r->tail++;
-    if (r->putter_waits && RING - (r->head - r->tail) >= WAKE)
-        pthread_cond_signal(&r->freed);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* Stops the reader thread (it may be mid-input) and waits for it. */
-static void reader_stop(struct reader *r, pthread_t th)
-{
-    pthread_mutex_lock(&r->mu);
-    r->stop = 1;
-    pthread_cond_signal(&r->freed);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(th, NULL);
-}
-
 int cmd_import(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -247,11 +110,8 @@ int cmd_import(int argc, char **argv)
     submitter_t *sub = NULL;
     FILE *in = NULL;
     char errstr[1024], rejects_default[1024];
-    struct reader rd = {.mu = PTHREAD_MUTEX_INITIALIZER, .filled = PTHREAD_COND_INITIALIZER,
-                        .freed = PTHREAD_COND_INITIALIZER};
-    pthread_t reader_th;
-    int early, opt, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
-    int reader_started = 0;
+    prep_pool_t *pool = NULL;
+    int early, opt, workers, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
     off_t total = 0;
     double t0 = now_s(), last = 0;
     publish_stats_t st;
@@ -300,24 +160,22 @@ int cmd_import(int argc, char **argv)
         rc = EXIT_CONFIG;
         goto out;
     }
+    if (import_workers(cfg, &workers, errstr, sizeof errstr)) {
+        cli_err("import", "%s", errstr);
+        rc = EXIT_CONFIG;
+        goto out;
+    }
     sub = submitter_new(cfg, on_fail, &im, &broker_down, errstr, sizeof errstr);
     if (!sub) {
         cli_err("import", "%s", errstr);
         rc = broker_down == 2 ? EXIT_AUTH : broker_down ? EXIT_BROKER : EXIT_CONFIG;
         goto out;
     }
-    if (!(rd.prep = submit_prep_new(submitter_units(sub), errstr, sizeof errstr)) ||
-        !(rd.ring = calloc(RING, sizeof *rd.ring))) {
-        cli_err("import", "%s", rd.prep ? "out of memory" : errstr);
+    if (!(pool = prep_pool_start(in, submitter_units(sub), workers, errstr, sizeof errstr))) {
+        cli_err("import", "%s", errstr);
         goto finish;
     }
-    rd.in = in;
-    if (pthread_create(&reader_th, NULL, reader_main, &rd) != 0) {
-        cli_err("import", "cannot start the reader thread: %s", strerror(errno));
-        goto finish;
-    }
-    reader_started = 1;
-    for (struct slot *sl; (sl = reader_take(&rd)) != NULL; reader_release(&rd)) {
+    for (prep_slot_t *sl; (sl = prep_pool_take(pool)) != NULL; prep_pool_release(pool)) {
         int r = sl->rc;
         im.lines = sl->line;
         if (!r)
@@ -331,7 +189,7 @@ int cmd_import(int argc, char **argv)
         if (r) {
             cli_err("import", "line %llu: %s", (unsigned long long)sl->line, errstr);
             rc = r == DB_ERR_CONFIG ? EXIT_CONFIG : r == DB_ERR_KAFKA ? EXIT_BROKER : EXIT_FAIL;
-            reader_release(&rd);
+            prep_pool_release(pool);
             goto finish;
         }
         im.valid++;
@@ -341,22 +199,22 @@ int cmd_import(int argc, char **argv)
             if ((show && now_s() - last > 0.5) || (!show && cc.verbose > 0 && now_s() - last > 1)) {
                 last = now_s();
                 progress(&im, submitter_publisher(sub), t0, total,
-                         in == stdin ? 0 : (off_t)atomic_load(&rd.bytes), 0, !show);
+                         in == stdin ? 0 : (off_t)prep_pool_bytes(pool), 0, !show);
             }
         }
     }
-    im.lines = rd.lines;
-    if (rd.read_errno) {
+    im.lines = prep_pool_lines(pool);
+    if (prep_pool_read_errno(pool)) {
         cli_err("import", "reading %s stopped after line %llu: %s; the lines before it are "
                 "delivered, re-run the import once the input is readable",
-                argv[optind], (unsigned long long)rd.lines, strerror(rd.read_errno));
+                argv[optind], (unsigned long long)im.lines, strerror(prep_pool_read_errno(pool)));
         rc = EXIT_FAIL;
         goto finish;
     }
     rc = EXIT_OK;
 finish:
-    if (reader_started)
-        reader_stop(&rd, reader_th);
+    prep_pool_stop(pool);
+    pool = NULL;
     {
         int frc = publisher_finish(submitter_publisher(sub), errstr, sizeof errstr);
         if (frc == DB_ERR_KAFKA) {
@@ -395,13 +253,6 @@ finish:
     if (rc == EXIT_OK && im.rejected)
         rc = EXIT_REJECTED;
 out:
-    if (rd.ring)
-        for (int i = 0; i < RING; i++) {
-            free(rd.ring[i].text);
-            submit_item_clear(&rd.ring[i].item);
-        }
-    free(rd.ring);
-    submit_prep_destroy(rd.prep);
     submitter_destroy(sub);
     if (im.rejects)
         fclose(im.rejects);
