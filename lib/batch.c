@@ -440,6 +440,16 @@ int batch_signer_flush(batch_signer_t *s)
     return signer_close(s, 1);
 }
 
+int batch_signer_seal(batch_signer_t *s)
+{
+    return signer_emit(s);
+}
+
+int batch_signer_holding(const batch_signer_t *s)
+{
+    return s->sealed.n > 0;
+}
+
 void batch_signer_destroy(batch_signer_t *s)
 {
     if (!s)

@@ -50,6 +50,15 @@ int batch_signer_poll(batch_signer_t *s, int64_t now_ms);
 /* Closes the open batch now, if any. Returns the number emitted or a negative db_err_t. */
 int batch_signer_flush(batch_signer_t *s);
 
+/* Closes the open batch now without waiting for its state's sync (async signers; others
+ * emit it as batch_signer_flush does): a later flush emits it. Calling this on every
+ * signer before flushing any lets their fdatasyncs queue together. Returns the number
+ * emitted or a negative db_err_t. */
+int batch_signer_seal(batch_signer_t *s);
+
+/* 1 when a sealed batch is still held (its state's sync has not been seen to finish). */
+int batch_signer_holding(const batch_signer_t *s);
+
 /* Async mode (off by default): a closed batch is signed and its state written at once,
  * but its messages are emitted only once the state's fdatasync, run on a background
  * thread, has finished: by a later add, poll or flush of this signer, so the caller

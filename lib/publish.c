@@ -597,6 +597,25 @@ void publisher_poll(publisher_t *p, int timeout_ms)
 int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
 {
     int held_rc = 0;
+    /* Every open batch is sealed first, so that the units' state syncs queue together;
+     * flushing them one by one waited out each unit's fdatasync in turn (96 units: 0.11-
+     * 0.21 s at the end of the bench's import). While the syncs finish, librdkafka sends
+     * what it holds without waiting out linger.ms (only inside rd_kafka_flush), and each
+     * batch is emitted once durable. A seal that fails is tried again and reported by the
+     * flush below, which also emits whatever is left. */
+    for (size_t i = 0; i < p->nsigners; i++)
+        batch_signer_seal(p->signers[i].signer);
+    for (int holding = 1; holding;) {
+        holding = 0;
+        for (size_t i = 0; i < p->nsigners; i++)
+            if (batch_signer_holding(p->signers[i].signer) &&
+                batch_signer_poll(p->signers[i].signer, 0) >= 0)
+                holding |= batch_signer_holding(p->signers[i].signer);
+        if (holding && rd_kafka_outq_len(p->rk) > 0)
+            rd_kafka_flush(p->rk, 1);
+        else if (holding)
+            rd_kafka_poll(p->rk, 1);   /* nothing to send: a wait, not a spin */
+    }
     for (size_t i = 0; i < p->nsigners; i++) {
         int rc = batch_signer_flush(p->signers[i].signer);
         if (rc < 0 && !held_rc) {
