@@ -603,19 +603,27 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
      * what it holds without waiting out linger.ms (only inside rd_kafka_flush), and each
      * batch is emitted once durable. A seal that fails is tried again and reported by the
      * flush below, which also emits whatever is left. */
+    /* signers whose poll failed are not polled again (their flush below reports it) */
+    char *failed = calloc(p->nsigners ? p->nsigners : 1, 1);
     for (size_t i = 0; i < p->nsigners; i++)
         batch_signer_seal(p->signers[i].signer);
-    for (int holding = 1; holding;) {
+    for (int holding = failed != NULL; holding;) {
         holding = 0;
-        for (size_t i = 0; i < p->nsigners; i++)
-            if (batch_signer_holding(p->signers[i].signer) &&
-                batch_signer_poll(p->signers[i].signer, 0) >= 0)
-                holding |= batch_signer_holding(p->signers[i].signer);
+        for (size_t i = 0; i < p->nsigners; i++) {
+            batch_signer_t *s = p->signers[i].signer;
+            if (failed[i] || !batch_signer_holding(s))
+                continue;
+            if (batch_signer_poll(s, 0) < 0)
+                failed[i] = 1;
+            else
+                holding |= batch_signer_holding(s);
+        }
         if (holding && rd_kafka_outq_len(p->rk) > 0)
             rd_kafka_flush(p->rk, 1);
         else if (holding)
             rd_kafka_poll(p->rk, 1);   /* nothing to send: a wait, not a spin */
     }
+    free(failed);
     for (size_t i = 0; i < p->nsigners; i++) {
         int rc = batch_signer_flush(p->signers[i].signer);
         if (rc < 0 && !held_rc) {

@@ -1,11 +1,13 @@
 /* prep_pool.c - JSON Lines prepared by worker threads into a ring, taken in input order.
  *
- * A worker claims a chunk of consecutive lines and ring slots under the lock (so lines
- * keep their order), prepares them outside it, and marks each slot ready. The taker
- * (the signing thread) takes slots strictly in order: a slot that is ready is taken
- * without the lock. Each side sleeps only when it must, and announces it in an atomic
- * flag that the other side reads after publishing its own progress (both sequentially
- * consistent, so one of them always sees the other). */
+ * A worker reads a chunk of consecutive lines under the input lock and claims as many
+ * ring slots under the ring lock before it lets the input go (so lines keep their
+ * order), prepares them outside both, and marks each slot ready. The taker (the signing
+ * thread) takes slots strictly in order: a slot that is ready is taken without a lock,
+ * and neither it nor prep_pool_stop ever waits behind a read. Each side sleeps only
+ * when it must, and announces it in an atomic flag that the other side reads after
+ * publishing its own progress (both sequentially consistent, so one of them always sees
+ * the other). */
 #include "prep_pool.h"
 
 #include <errno.h>
@@ -13,12 +15,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "error.h"
 
 #define RING 2048              /* prepared lines between the workers and the taker */
-#define CHUNK 32               /* lines a worker claims at once */
+#define CHUNK 32               /* lines a worker claims at once from a regular file */
+#define KEEP_BUFFER (64 * 1024) /* a line buffer grown past this is freed after use */
 
 struct slot {
     prep_slot_t s;
@@ -35,23 +39,26 @@ struct worker {
 };
 
 struct prep_pool {
+    pthread_mutex_t in_mu;     /* the input: in, chunk, lineno, read_errno, in_done */
     FILE *in;
-    struct slot *ring;
-    pthread_mutex_t mu;
-    pthread_cond_t filled, freed;
-    uint64_t head;             /* slots claimed by workers (under mu) */
-    atomic_uint_fast64_t tail; /* slots released by the taker (only it writes) */
-    uint64_t lineno;           /* lines read (under mu) */
-    int eof, stop;             /* input exhausted / workers must stop (under mu) */
+    int chunk;                 /* lines per claim: CHUNK, or 1 from a pipe or terminal */
+    uint64_t lineno;           /* lines read */
     int read_errno;
+    int in_done;               /* the input is exhausted */
+    pthread_mutex_t mu;        /* the ring: head, eof, stop, and the two conditions */
+    pthread_cond_t filled, freed;
+    struct slot *ring;
+    uint64_t head;             /* slots claimed by workers */
+    atomic_uint_fast64_t tail; /* slots released by the taker (only it writes) */
+    int eof, stop;             /* every line is claimed / workers must stop */
     atomic_int taker_waits, putters_waiting;
     atomic_uint_fast64_t bytes;
     int nworkers;
     struct worker w[PREP_POOL_MAX_WORKERS];
 };
 
-/* Reads up to n lines into w's chunk (p->mu held); returns how many, setting p->eof at
- * the end of the input. Blank lines are counted and skipped. */
+/* Reads up to n lines into w's chunk (p->in_mu held); returns how many, setting
+ * p->in_done at the end of the input. Blank lines are counted and skipped. */
 static int read_chunk(prep_pool_t *p, struct worker *w, int n)
 {
     int k = 0;
@@ -61,7 +68,7 @@ static int read_chunk(prep_pool_t *p, struct worker *w, int n)
         len = getline(&w->line[k], &w->cap[k], p->in);
         if (len == -1) {
             p->read_errno = ferror(p->in) ? (errno ? errno : EIO) : 0;
-            p->eof = 1;
+            p->in_done = 1;
             break;
         }
         p->lineno++;
@@ -115,6 +122,7 @@ static void *worker_main(void *arg)
     for (;;) {
         uint64_t first;
         int k, ended;
+        pthread_mutex_lock(&p->in_mu);
         pthread_mutex_lock(&p->mu);
         while (!p->stop && !p->eof && room(p) < CHUNK) {
             atomic_fetch_add(&p->putters_waiting, 1);
@@ -124,17 +132,27 @@ static void *worker_main(void *arg)
         }
         if (p->stop || p->eof) {
             pthread_mutex_unlock(&p->mu);
+            pthread_mutex_unlock(&p->in_mu);
             break;
         }
-        k = read_chunk(p, w, CHUNK);
+        pthread_mutex_unlock(&p->mu);
+        k = read_chunk(p, w, p->chunk);
+        pthread_mutex_lock(&p->mu);
         first = p->head;
         p->head += (uint64_t)k;
+        p->eof = p->in_done;
         ended = p->eof;
         pthread_mutex_unlock(&p->mu);
+        pthread_mutex_unlock(&p->in_mu);
         for (int i = 0; i < k; i++) {
             struct slot *sl = &p->ring[(first + (uint64_t)i) % RING];
             prepare(w, &sl->s, w->lineno[i], w->line[i], w->len[i]);
             atomic_store(&sl->ready, 1);
+            if (w->cap[i] > KEEP_BUFFER) {   /* one huge line must not pin memory */
+                free(w->line[i]);
+                w->line[i] = NULL;
+                w->cap[i] = 0;
+            }
         }
         if (ended || atomic_load(&p->taker_waits)) {
             pthread_mutex_lock(&p->mu);
@@ -155,6 +173,12 @@ prep_pool_t *prep_pool_start(FILE *in, const units_t *units, int workers, char *
         return NULL;
     }
     p->in = in;
+    {
+        /* from a pipe or a terminal a line is handed out as soon as it is read */
+        struct stat sb;
+        p->chunk = fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) ? CHUNK : 1;
+    }
+    pthread_mutex_init(&p->in_mu, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->filled, NULL);
     pthread_cond_init(&p->freed, NULL);
@@ -262,6 +286,7 @@ void prep_pool_stop(prep_pool_t *p)
         submit_item_clear(&p->ring[i].s.item);
     }
     free(p->ring);
+    pthread_mutex_destroy(&p->in_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->filled);
     pthread_cond_destroy(&p->freed);

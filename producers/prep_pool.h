@@ -10,7 +10,7 @@
 #include "units.h"
 
 #define PREP_POOL_MAX_WORKERS 8
-#define PREP_POOL_LINE_CAP (4 * 1024 * 1024)   /* a longer line is rejected unread */
+#define PREP_POOL_LINE_CAP (4 * 1024 * 1024)   /* a longer line is rejected (first 200 bytes kept) */
 
 /* One input line after a worker: a prepared record (rc 0), a rejected line (rc
  * DB_ERR_INVALID, with the line kept for the rejects file) or a failure (other rc). */
