@@ -220,8 +220,8 @@ prep_slot_t *prep_pool_take(prep_pool_t *p)
             sl = NULL;
             break;
         }
-        /* a worker signals after a chunk; the timeout bounds a missed signal and lets a
-         * slow input (a pipe fed by hand) through */
+        /* a worker signals after each chunk it prepared while the taker waits; the
+         * timeout only bounds the wait should a signal ever be missed */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 20 * 1000000L;
