@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "strindex.h"
 #include "schemas_embedded.h"
 
 #define UNITS_EMBEDDED_FILE "units-hcmc.json"
@@ -14,7 +15,8 @@
 struct units {
     unit_t *list;         /* file order */
     size_t n;
-    unit_t **by_code;     /* sorted by code, for bsearch */
+    unit_t **by_code;     /* sorted by code */
+    strindex_t *index;    /* code -> index in list: a lookup per checked code */
     char *strings;        /* one arena for every code, name and abbr */
 };
 
@@ -52,6 +54,7 @@ void units_destroy(units_t *u)
     free(u->list);
     free(u->by_code);
     free(u->strings);
+    strindex_destroy(u->index);
     free(u);
 }
 
@@ -150,6 +153,17 @@ int units_parse(const char *text, size_t len, const char *origin, units_t **out,
         u->by_code[i] = &u->list[i];
     }
     u->n = i;
+    if (!(u->index = strindex_new())) {
+        rc = DB_ERR_NOMEM;
+        snprintf(errstr, errstr_size, "%s: out of memory", origin);
+        goto out;
+    }
+    for (i = 0; i < u->n; i++)
+        if (strindex_put(u->index, u->list[i].code, (long)i)) {
+            rc = DB_ERR_NOMEM;
+            snprintf(errstr, errstr_size, "%s: out of memory", origin);
+            goto out;
+        }
     qsort(u->by_code, u->n, sizeof *u->by_code, cmp_code);
     for (i = 1; i < u->n; i++) {
         if (strcmp(u->by_code[i - 1]->code, u->by_code[i]->code) == 0) {
@@ -217,21 +231,10 @@ out:
 
 const unit_t *units_find(const units_t *u, const char *code)
 {
-    size_t lo = 0, hi;
-    if (!u || !code)
+    long i;
+    if (!u || !code || (i = strindex_get(u->index, code)) < 0)
         return NULL;
-    hi = u->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(code, u->by_code[mid]->code);
-        if (c == 0)
-            return u->by_code[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    return &u->list[i];
 }
 
 size_t units_count(const units_t *u)
