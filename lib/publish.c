@@ -602,8 +602,8 @@ int publisher_finish(publisher_t *p, char *errstr, size_t errstr_size)
      * 0.21 s at the end of the bench's import). While the syncs finish, librdkafka sends
      * what it holds without waiting out linger.ms (only inside rd_kafka_flush), and each
      * batch is emitted once durable. A seal that fails is tried again and reported by the
-     * flush below, which also emits whatever is left. */
-    /* signers whose poll failed are not polled again (their flush below reports it) */
+     * flush below, which also emits whatever is left; a signer whose poll failed is not
+     * polled again (failed[i]). */
     char *failed = calloc(p->nsigners ? p->nsigners : 1, 1);
     for (size_t i = 0; i < p->nsigners; i++)
         batch_signer_seal(p->signers[i].signer);

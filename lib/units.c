@@ -15,7 +15,6 @@
 struct units {
     unit_t *list;         /* file order */
     size_t n;
-    unit_t **by_code;     /* sorted by code */
     strindex_t *index;    /* code -> index in list: a lookup per checked code */
     char *strings;        /* one arena for every code, name and abbr */
 };
@@ -52,15 +51,9 @@ void units_destroy(units_t *u)
     if (!u)
         return;
     free(u->list);
-    free(u->by_code);
     free(u->strings);
     strindex_destroy(u->index);
     free(u);
-}
-
-static int cmp_code(const void *a, const void *b)
-{
-    return strcmp((*(unit_t *const *)a)->code, (*(unit_t *const *)b)->code);
 }
 
 /* Copies s into the arena at *pos and returns the copy. */
@@ -98,7 +91,7 @@ int units_parse(const char *text, size_t len, const char *origin, units_t **out,
     }
     u = calloc(1, sizeof *u);
     if (!u || !(u->list = calloc(json_array_size(arr) + 1, sizeof *u->list)) ||
-        !(u->by_code = calloc(json_array_size(arr) + 1, sizeof *u->by_code))) {
+        !(u->index = strindex_new())) {
         rc = DB_ERR_NOMEM;
         snprintf(errstr, errstr_size, "%s: out of memory", origin);
         goto out;
@@ -150,26 +143,18 @@ int units_parse(const char *text, size_t len, const char *origin, units_t **out,
         u->list[i].code = arena_put(u->strings, &pos, json_string_value(json_object_get(e, "code")));
         u->list[i].name = arena_put(u->strings, &pos, json_string_value(json_object_get(e, "name")));
         u->list[i].abbr = arena_put(u->strings, &pos, abbr ? json_string_value(abbr) : "");
-        u->by_code[i] = &u->list[i];
     }
     u->n = i;
-    if (!(u->index = strindex_new())) {
-        rc = DB_ERR_NOMEM;
-        snprintf(errstr, errstr_size, "%s: out of memory", origin);
-        goto out;
-    }
-    for (i = 0; i < u->n; i++)
-        if (strindex_put(u->index, u->list[i].code, (long)i)) {
-            rc = DB_ERR_NOMEM;
-            snprintf(errstr, errstr_size, "%s: out of memory", origin);
+    for (i = 0; i < u->n; i++) {
+        const char *code = u->list[i].code;
+        if (strindex_get(u->index, code) >= 0) {
+            snprintf(errstr, errstr_size, "%s: duplicate unit code \"%s\"", origin, code);
+            rc = DB_ERR_INVALID;
             goto out;
         }
-    qsort(u->by_code, u->n, sizeof *u->by_code, cmp_code);
-    for (i = 1; i < u->n; i++) {
-        if (strcmp(u->by_code[i - 1]->code, u->by_code[i]->code) == 0) {
-            snprintf(errstr, errstr_size, "%s: duplicate unit code \"%s\"", origin,
-                     u->by_code[i]->code);
-            rc = DB_ERR_INVALID;
+        if (strindex_put(u->index, code, (long)i)) {
+            rc = DB_ERR_NOMEM;
+            snprintf(errstr, errstr_size, "%s: out of memory", origin);
             goto out;
         }
     }

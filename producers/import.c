@@ -17,18 +17,15 @@
 #include "submit.h"
 
 /* The number of preparing threads: docbus.import.workers, where 0 is one per online CPU
- * (the signing thread waits on them: one reader thread was the import's longest). */
+ * (the signing thread waits on them: one reader thread was the import's longest);
+ * prep_pool_start keeps it within 1..PREP_POOL_MAX_WORKERS. */
 static int import_workers(const db_config_t *cfg, int *out, char *errstr, size_t errstr_size)
 {
     int64_t n;
     if (config_get_int(cfg, "docbus.import.workers", 0, 0, PREP_POOL_MAX_WORKERS, &n, errstr,
                        errstr_size))
         return -1;
-    if (n == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus < 1 ? 1 : cpus > PREP_POOL_MAX_WORKERS ? PREP_POOL_MAX_WORKERS : cpus;
-    }
-    *out = (int)n;
+    *out = n ? (int)n : (int)sysconf(_SC_NPROCESSORS_ONLN);
     return 0;
 }
 
