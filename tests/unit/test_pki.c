@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -146,6 +147,54 @@ static void test_key_readable_by_others_is_refused(void **state)
     assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
     assert_null(key);
     assert_non_null(strstr(f->err, "chmod 600"));
+}
+
+/* Writes key as an unencrypted PKCS#8 PEM at p, mode 0600. */
+static void write_key(const char *p, EVP_PKEY *key)
+{
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(p, 0600), 0);
+}
+
+/* The fast decoder takes only Ed25519; other keys and non-keys keep their own message. */
+static void test_key_load_tells_foreign_keys_from_garbage(void **state)
+{
+    fixture_t *f = *state;
+    char p[700];
+    EVP_PKEY *key = NULL, *other;
+    FILE *fp;
+    assert_int_equal(pki_init(f->pki, f->err, sizeof f->err), 0);
+    path(p, sizeof p, f, "other.key");
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    assert_non_null(other);
+    write_key(p, other);
+    EVP_PKEY_free(other);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
+    assert_null(key);
+    assert_non_null(strstr(f->err, "is not an Ed25519 key"));
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(other);
+    write_key(p, other);
+    EVP_PKEY_free(other);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
+    assert_non_null(strstr(f->err, "is not an Ed25519 key"));
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n", fp);
+    fclose(fp);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
+    assert_null(key);
+    assert_non_null(strstr(f->err, "is not a PEM private key"));
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    assert_non_null(other);
+    write_key(p, other);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), 0);
+    assert_int_equal(EVP_PKEY_eq(key, other), 1);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(key);
 }
 
 static void test_rotation_keeps_old_certificate_and_both_verify(void **state)
@@ -345,6 +394,7 @@ int main(void)
         T(test_issue_without_pki_is_a_config_error),
         T(test_issue_writes_key_0600_and_cert_naming_the_unit),
         T(test_key_readable_by_others_is_refused),
+        T(test_key_load_tells_foreign_keys_from_garbage),
         T(test_rotation_keeps_old_certificate_and_both_verify),
         T(test_trust_accepts_good_cert_and_returns_its_key),
         T(test_trust_rejects_unknown_signer),
