@@ -58,6 +58,7 @@ struct batch_signer {
     void *opaque;
     int64_t (*clock)(void *);
     void *clock_opaque;
+    batch_envelope_writer *write_envelope;   /* envelope_write, or a test's */
     /* the open batch */
     int n;
     int64_t first_add_ms;
@@ -81,6 +82,7 @@ struct batch_signer {
     int async;                   /* the state's fdatasync runs on the fsync worker */
     struct sealed {
         int n;                   /* messages; 0 when there is no sealed batch */
+        int next;                /* the first not emitted yet (after a failed envelope) */
         int synced;              /* its state is durable */
         int resave;              /* its background sync failed: save its state inline */
         char why[128];           /* that failure */
@@ -125,6 +127,7 @@ batch_signer_t *batch_signer_new(const char *unit, const char *key_path, const c
     s->max_count = max_count;
     s->linger_ms = linger_ms;
     s->emit = emit_cb;
+    s->write_envelope = envelope_write;
     s->opaque = opaque;
     if (pki_key_load(key_path, &s->key, errstr, errstr_size) ||
         pki_cert_load(cert_path, &cert, errstr, errstr_size))
@@ -183,6 +186,11 @@ void batch_signer_set_clock(batch_signer_t *s, int64_t (*now_ms)(void *), void *
 {
     s->clock = now_ms;
     s->clock_opaque = opaque;
+}
+
+void batch_signer_set_envelope_writer(batch_signer_t *s, batch_envelope_writer *fn)
+{
+    s->write_envelope = fn ? fn : envelope_write;
 }
 
 const char *batch_signer_error(const batch_signer_t *s)
@@ -318,7 +326,10 @@ static int signer_release(batch_signer_t *s, int wait)
         }
         z->synced = 1;
     }
-    for (int i = 0; i < n; i++) {
+    /* A message whose envelope cannot be written (out of memory) stops the release: the
+     * batch stays sealed from that message on, and a later call goes on from there, so
+     * no signed message is dropped without its caller hearing of it. */
+    for (int i = z->next; i < n; i++) {
         content_t *c = &z->items[i];
         size_t outlen = 0;
         int wrc;
@@ -326,18 +337,20 @@ static int signer_release(batch_signer_t *s, int wait)
         merkle_tree_path(z->tree, (size_t)i, z->proof.path, &z->proof.path_len);
         wrc = grow(&s->out, &s->out_cap, z->len[i] + PROOF_MAX);
         if (!wrc)
-            wrc = envelope_write(z->arena + z->off[i], z->len[i], &z->proof, s->out, s->out_cap,
-                                 &outlen);
+            wrc = s->write_envelope(z->arena + z->off[i], z->len[i], &z->proof, s->out,
+                                    s->out_cap, &outlen);
         if (wrc) {
-            snprintf(s->err, sizeof s->err, "writing the envelope of %s seq %lld failed: %s; that "
-                     "seq will show as a gap", s->unit, (long long)c->seq, db_strerror(wrc));
-            continue;
+            z->next = i;
+            snprintf(s->err, sizeof s->err, "writing the envelope of %s seq %lld failed: %s",
+                     s->unit, (long long)c->seq, db_strerror(wrc));
+            return wrc;
         }
         c->body = z->arena + z->off[i] + z->len[i] - c->body_len;   /* body is Content's last field */
         s->emit(s->opaque, s->out, outlen, c, z->opaques[i]);
         emitted++;
     }
     z->n = 0;
+    z->next = 0;
     return emitted;
 }
 

@@ -73,6 +73,14 @@ const char *batch_signer_error(const batch_signer_t *s);
  * past period). now_ms(opaque) returns ms since the epoch. NULL restores the clock. */
 void batch_signer_set_clock(batch_signer_t *s, int64_t (*now_ms)(void *), void *opaque);
 
+/* Writes one envelope like envelope_write (codec.h): 0 or a negative db_err_t. */
+typedef int batch_envelope_writer(const uint8_t *content_avro, size_t content_len,
+                                  const proof_t *p, uint8_t *buf, size_t cap, size_t *len);
+
+/* Replaces envelope_write for s (tests: a failure that only running out of memory makes
+ * otherwise); NULL restores it. */
+void batch_signer_set_envelope_writer(batch_signer_t *s, batch_envelope_writer *fn);
+
 /* Flushes the open batch (errors are dropped: call batch_signer_flush first to see
  * them), releases the state lock and frees s; NULL is allowed. */
 void batch_signer_destroy(batch_signer_t *s);

@@ -191,12 +191,13 @@ static batch_signer_t *signer(fixture_t *f, int n, int linger)
     return s;
 }
 
-/* Adds message number i (body "document i" padded) to s. */
-static void add(batch_signer_t *s, int i)
+/* Offers message number i (body "document i" padded) to s: batch_signer_add's result. */
+static int try_add(batch_signer_t *s, int i)
 {
     char body[200];
     content_t c;
     int n = snprintf(body, sizeof body, "document %d body bytes ........................................", i);
+    int rc;
     memset(&c, 0, sizeof c);
     memset(c.msg_id, i & 0xff, sizeof c.msg_id);
     snprintf(c.producer, sizeof c.producer, "%s", UNIT_A);
@@ -204,9 +205,17 @@ static void add(batch_signer_t *s, int i)
     memset(c.body_fingerprint, 0x5a, sizeof c.body_fingerprint);
     c.body = (const uint8_t *)body;
     c.body_len = (size_t)n;
-    assert_int_equal(batch_signer_add(s, &c, (void *)(intptr_t)(i + 1)), 0);
-    assert_true(c.seq > 0);
+    rc = batch_signer_add(s, &c, (void *)(intptr_t)(i + 1));
+    if (rc == 0)
+        assert_true(c.seq > 0);
     memset(body, 'X', sizeof body);   /* the signer must have copied the body */
+    return rc;
+}
+
+/* Adds message number i to s. */
+static void add(batch_signer_t *s, int i)
+{
+    assert_int_equal(try_add(s, i), 0);
 }
 
 static trust_t *load_trust(fixture_t *f)
@@ -272,6 +281,59 @@ static void round_trip_mode(fixture_t *f, int batch, int total, int async)
             }
         }
         prev = p;
+    }
+    batch_verifier_destroy(v);
+    trust_destroy(t);
+}
+
+/* Envelope writes left before the failing writer starts to fail (-1: never again). */
+static int writes_before_failure;
+
+static int failing_writer(const uint8_t *content_avro, size_t content_len, const proof_t *p,
+                          uint8_t *buf, size_t cap, size_t *len)
+{
+    if (writes_before_failure == 0)
+        return DB_ERR_NOMEM;
+    if (writes_before_failure > 0)
+        writes_before_failure--;
+    return envelope_write(content_avro, content_len, p, buf, cap, len);
+}
+
+/* Out of memory while writing the third envelope of a batch: the release stops there and
+ * says so, the next add is refused, and once envelopes can be written again every
+ * message comes out once, in seq order, and verifies (none dropped as a gap). */
+static void test_failed_envelope_holds_the_rest_of_the_batch(void **state)
+{
+    fixture_t *f = *state;
+    batch_signer_t *s = signer(f, 4, 1000000);
+    trust_t *t;
+    batch_verifier_t *v;
+    content_t c;
+    proof_t p;
+    batch_signer_set_envelope_writer(s, failing_writer);
+    writes_before_failure = 2;
+    for (int i = 0; i < 4; i++)
+        add(s, i);   /* the fourth is taken; closing its batch fails after two envelopes */
+    assert_int_equal(f->n, 2);
+    assert_non_null(strstr(batch_signer_error(s), "writing the envelope of " UNIT_A " seq 3"));
+    assert_true(batch_signer_holding(s));
+    assert_int_equal(try_add(s, 4), DB_ERR_NOMEM);   /* refused, not taken */
+    assert_true(batch_signer_flush(s) < 0);
+    assert_int_equal(f->n, 2);
+    batch_signer_set_envelope_writer(s, NULL);
+    add(s, 4);
+    assert_int_equal(f->n, 4);
+    assert_int_equal(batch_signer_flush(s), 1);
+    assert_int_equal(f->n, 5);
+    batch_signer_destroy(s);
+    t = load_trust(f);
+    v = batch_verifier_new(t);
+    assert_non_null(v);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(verify(v, f->msgs[i].value, f->msgs[i].len, &c, &p, f->err, sizeof f->err), 0);
+        assert_int_equal(c.seq, i + 1);
+        assert_ptr_equal(f->msgs[i].opaque, (void *)(intptr_t)(i + 1));
+        assert_int_equal(p.header.batch_seq, i < 4 ? 1 : 2);
     }
     batch_verifier_destroy(v);
     trust_destroy(t);
@@ -784,6 +846,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(test_failed_envelope_holds_the_rest_of_the_batch),
         T(test_round_trip_batch_of_1_signs_every_message),
         T(test_async_round_trip_emits_every_batch_in_order),
         T(test_async_poll_emits_once_durable),
