@@ -9,6 +9,8 @@
 #                 of ~78k records, ~426k read;
 #                 at 0.03 the peers' start-up was a third of their time)
 #   BENCH_REPS    repetitions of each pair (default 3, at least 3)
+#   BENCH_WARM    extra imports of the timed input in the untimed round 0, so that the
+#                 broker's JIT has compiled its produce path (default 6)
 #   BENCH_FULL=1  also the full hcmc-2018q1 pipeline at scale 1.0 (2.78M documents):
 #                 wall time and peak memory of import, aggregate, report and a 2018-Q1
 #                 audit (about three minutes more on the 2-core bench machine)
@@ -24,6 +26,7 @@ OUT=$ROOT/$BUILD/bench
 N=${BENCH_N:-200000}
 SCALE=${BENCH_SCALE:-0.1}
 REPS=${BENCH_REPS:-3}
+WARM_IMPORTS=${BENCH_WARM:-6}
 JSON=0
 BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 while [ $# -gt 0 ]; do
@@ -145,13 +148,18 @@ have_audit=0
 # Round 0 is run and not recorded: a broker that has just started compiles its hot paths
 # as it goes (the first two imports of the bench input cost it ~7.5 s of CPU each, later
 # ones ~3.5 s), and docbus, going first in every round, would pay for that in round 1
-# while kcat found the broker warm.
+# while kcat found the broker warm. One import was not enough: over eight rounds of
+# warm-ups and a timed import on a fresh broker, the broker's CPU in the timed import fell
+# from 2.5-2.7 s to 0.7-0.9 s (its C2 compiler threads and G1's concurrent marking busy in
+# the early rounds; the same with a 1 GiB heap), and the import's wall time with it from
+# 3.4 to 2.6 s, its own CPU unchanged (2026-11-30). So round 0 also imports the timed
+# input BENCH_WARM more times.
 for ((r = 0; r <= REPS; r++)); do
   P="bench$(date +%s)r$r."
   X=(-X "bootstrap.servers=$BOOT" -X "docbus.pki.dir=$WORK/pki" -X "docbus.state.dir=$WORK/state$r"
      -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
   if [ $r = 0 ]; then
-    say "broker round 0 (prefix $P): a warm-up, not recorded"
+    say "broker round 0 (prefix $P): a warm-up, not recorded (the timed input $((WARM_IMPORTS + 1)) times)"
   else
     say "broker round $r (prefix $P)"
   fi
@@ -171,6 +179,10 @@ for ((r = 0; r <= REPS; r++)); do
       say "warm-up import failed: $(tail -1 "$WORK/import.err")"
   done
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
+  for ((k = 0; r == 0 && k < WARM_IMPORTS; k++)); do
+    "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err" ||
+      say "warm-up import failed: $(tail -1 "$WORK/import.err")"
+  done
   if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
     record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
   else
