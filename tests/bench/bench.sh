@@ -174,15 +174,13 @@ for ((r = 0; r <= REPS; r++)); do
   # the rest, the other three quarters timed; kcat: two runs of 1000 values. Aggregate and
   # audit then read the warm-up too: their rates count every message in the topics (TOTAL).
   "$DOCBUS" topics apply -q --replication-factor 1 "${X[@]}" > /dev/null || say "topics apply failed"
-  for w in warm warm2; do
+  warmups=(warm warm2)
+  for ((k = 0; r == 0 && k < WARM_IMPORTS; k++)); do warmups+=(main); done
+  for w in "${warmups[@]}"; do
     "$DOCBUS" import -q "$WORK/$w.jsonl" "${X[@]}" 2> "$WORK/import.err" ||
       say "warm-up import failed: $(tail -1 "$WORK/import.err")"
   done
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
-  for ((k = 0; r == 0 && k < WARM_IMPORTS; k++)); do
-    "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err" ||
-      say "warm-up import failed: $(tail -1 "$WORK/import.err")"
-  done
   if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
     record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
   else
