@@ -14,6 +14,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "json_parse.h"
+#include "json_scan.h"
 #include "quarter.h"
 
 #define MAX_FIELDS 64          /* a record with more is declined (as json_avro's tables) */
@@ -86,7 +87,8 @@ struct json_fast {
     int skipping, skipped;     /* the next value is skip_key's / skip_key was met */
     int done;                  /* the root object closed */
     size_t root_end;
-    yajl_handle h;
+    yajl_handle h;             /* NULL while json_scan raises the events */
+    const char *text;
     int finishing;
     size_t text_len;
 };
@@ -482,7 +484,8 @@ static int value_done(json_fast_t *f)
     struct frame *fr;
     if (f->depth == 0) {
         f->done = 1;
-        f->root_end = f->finishing ? f->text_len : yajl_get_bytes_consumed(f->h);
+        /* json_scan takes white space only after the root: its end is the text's */
+        f->root_end = f->finishing || !f->h ? f->text_len : yajl_get_bytes_consumed(f->h);
         f->want = NULL;
         return 1;
     }
@@ -733,17 +736,10 @@ static const yajl_callbacks callbacks = {
     on_start_map, on_map_key, on_end_map, on_start_array, on_end_array,
 };
 
-int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *skip_key,
-                     size_t max_len, const uint8_t **out, size_t *out_len)
+/* Readies f for a pass over text[0..len). */
+static void begin(json_fast_t *f, const char *text, size_t len, const char *skip_key)
 {
-    yajl_status st;
-    int ok;
-    size_t rest;
-
-    if (!json_parse_yajl_safe(text, len) || !(f->h = yajl_alloc(&callbacks, NULL, f)))
-        return -1;
-    /* the whole text's UTF-8 is checked (json_parse_yajl_safe), more strictly than yajl */
-    yajl_config(f->h, yajl_dont_validate_strings, 1);
+    f->text = text;
     f->out.len = 0;
     f->out.failed = f->tmp.failed = 0;
     f->depth = 0;
@@ -754,20 +750,52 @@ int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *s
     f->skipping = f->skipped = f->done = 0;
     f->finishing = 0;
     f->text_len = len;
+}
+
+/* After a pass that took every event: the body in *out, or -1 (json_fast_encode). */
+static int finish(json_fast_t *f, size_t len, size_t max_len, const uint8_t **out,
+                  size_t *out_len)
+{
+    if (!f->done || f->out.failed || f->root_end > len)
+        return -1;
+    /* only white space after the object (json_parse's rule) */
+    for (size_t rest = f->root_end; rest < len; rest++)
+        if (!strchr(" \t\n\r", f->text[rest]) || !f->text[rest])
+            return -1;
+    *out = f->out.p;
+    *out_len = f->out.len;
+    return f->out.len <= max_len ? 0 : -1;
+}
+
+int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *skip_key,
+                     size_t max_len, const uint8_t **out, size_t *out_len)
+{
+    yajl_status st;
+
+    if (!json_parse_yajl_safe(text, len))
+        return -1;
+    /* the common forms through json_scan; the rest through yajl, from the start again */
+    begin(f, text, len, skip_key);
+    switch (json_scan(text, len, &callbacks, f)) {
+    case JSON_SCAN_DONE:
+        return finish(f, len, max_len, out, out_len);
+    case JSON_SCAN_REFUSED:
+        return -1;
+    case JSON_SCAN_UNHANDLED:
+        break;
+    }
+    if (!(f->h = yajl_alloc(&callbacks, NULL, f)))
+        return -1;
+    /* the whole text's UTF-8 is checked (json_parse_yajl_safe), more strictly than yajl */
+    yajl_config(f->h, yajl_dont_validate_strings, 1);
+    begin(f, text, len, skip_key);
     st = yajl_parse(f->h, (const unsigned char *)text, len);
     f->finishing = 1;
     if (st == yajl_status_ok)
         st = yajl_complete_parse(f->h);
     yajl_free(f->h);
     f->h = NULL;
-    if (st != yajl_status_ok || !f->done || f->out.failed || f->root_end > len)
+    if (st != yajl_status_ok)
         return -1;
-    /* only white space after the object (json_parse's rule) */
-    for (rest = f->root_end; rest < len; rest++)
-        if (!strchr(" \t\n\r", text[rest]) || !text[rest])
-            return -1;
-    ok = f->out.len <= max_len;
-    *out = f->out.p;
-    *out_len = f->out.len;
-    return ok ? 0 : -1;
+    return finish(f, len, max_len, out, out_len);
 }

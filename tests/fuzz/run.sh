@@ -37,7 +37,7 @@ clang $flags $(pkg-config --cflags jansson yajl) -o "$out/fuzz_json" \
 echo "== building $out/fuzz_fast"
 # shellcheck disable=SC2086
 clang $flags $(pkg-config --cflags avro-c jansson yajl) -o "$out/fuzz_fast" \
-  tests/fuzz/fuzz_fast.c lib/json_fast.c lib/json_avro.c lib/json_parse.c lib/jsonl.c \
+  tests/fuzz/fuzz_fast.c lib/json_fast.c lib/json_scan.c lib/json_avro.c lib/json_parse.c lib/jsonl.c \
   lib/quarter.c lib/str.c $srcs $(pkg-config --libs avro-c jansson yajl libcrypto)
 
 cp -n tests/fuzz/corpus/* tests/fuzz/corpus-run/ 2>/dev/null || true

@@ -1,7 +1,8 @@
 /* test_json_fast.c - the import's one-pass encoder against the full path: what it takes
  * comes out byte for byte as json_parse + json_avro_from_json + avro_value_write give
  * it; what the full path refuses it declines; and the valid lines it declines by
- * design still convert on the full path. */
+ * design still convert on the full path. Lines with an escape (DOC_HEAD has one) are
+ * read by yajl inside json_fast, the others by json_scan: both readers are met here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
