@@ -112,17 +112,20 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
         const char *code;
         avro_value_get_by_index(&to, i, &e, NULL);
         code = fstr(&e, "code");
-        str_join(path, sizeof path, "to[", str_u64(num, i), "].code", NULL);
-        if ((rc = check_code(path, code, reg, 0, errstr, errstr_size)))
-            return rc;
+        /* the path is written out only for a message: most documents have none */
+        if (check_code("to", code, reg, 0, errstr, errstr_size)) {
+            str_join(path, sizeof path, "to[", str_u64(num, i), "].code", NULL);
+            return check_code(path, code, reg, 0, errstr, errstr_size);
+        }
         if (strcmp(code, sender) == 0)
-            return bad(errstr, errstr_size, "%s: recipient \"%s\" is the sender", path, code);
+            return bad(errstr, errstr_size, "to[%zu].code: recipient \"%s\" is the sender", i,
+                       code);
         for (j = 0; j < i; j++) {
             avro_value_t prev;
             avro_value_get_by_index(&to, j, &prev, NULL);
             if (strcmp(fstr(&prev, "code"), code) == 0)
-                return bad(errstr, errstr_size, "%s: duplicate recipient \"%s\" (also to[%zu])",
-                           path, code, j);
+                return bad(errstr, errstr_size,
+                           "to[%zu].code: duplicate recipient \"%s\" (also to[%zu])", i, code, j);
         }
     }
     doc_id = fstr(v, "doc_id");
@@ -155,9 +158,10 @@ static int validate_document(avro_value_t *v, const units_t *reg, char *errstr, 
         avro_value_get_size(&att, &n);
         for (i = 0; i < n; i++) {
             avro_value_get_by_index(&att, i, &e, NULL);
-            str_join(path, sizeof path, "attachments[", str_u64(num, i), "].", NULL);
-            if ((rc = nonneg(&e, path, "size", errstr, errstr_size)))
-                return rc;
+            if (nonneg(&e, "", "size", errstr, errstr_size)) {
+                str_join(path, sizeof path, "attachments[", str_u64(num, i), "].", NULL);
+                return nonneg(&e, path, "size", errstr, errstr_size);
+            }
         }
     }
     return 0;

@@ -189,6 +189,23 @@ static void test_blocks_repeated_keys_and_big_strings_match_avro_c(void **state)
     assert_int_equal(avro_value_get_long(&child, &(int64_t){0}), EINVAL);
     assert_int_equal(avro_value_get_by_name(vv, "nope", &child, NULL), EINVAL);
     assert_int_equal(avro_value_get_by_index(vv, 10, &child, NULL), EINVAL);
+    /* names asked for at more addresses than the view remembers, and at one address whose
+     * bytes change between lookups: each still finds its own field */
+    {
+        static const char *const names[] = {"a", "m", "u", "f", "e", "fl", "b", "t", "i", "s"};
+        char *copies[80], at[4];
+        for (size_t c = 0; c < 80; c++) {
+            size_t ix = 99;
+            copies[c] = strdup(names[c % 10]);
+            assert_int_equal(avro_value_get_by_name(vv, copies[c], &child, &ix), 0);
+            assert_int_equal(ix, c % 10);
+            strcpy(at, names[(c * 7) % 10]);
+            assert_int_equal(avro_value_get_by_name(vv, at, &child, &ix), 0);
+            assert_int_equal(ix, (c * 7) % 10);
+        }
+        for (size_t c = 0; c < 80; c++)
+            free(copies[c]);
+    }
     /* the same view again, then a cut body */
     assert_int_equal(body_view_read(bv, schema, body, n, &caps, &vv, err, sizeof err), 0);
     assert_true(avro_value_equal(&gv, vv));
