@@ -166,7 +166,7 @@ static int string_ok(const char *s, size_t n, int capped)
 {
     if (n > JSON_AVRO_STRING_CAP || memchr(s, '\0', n))
         return 0;
-    if (capped) {
+    if (capped && n > JSON_AVRO_TEXT_CAP) {   /* fewer bytes are fewer characters */
         size_t chars = 0;
         for (size_t i = 0; i < n; i++)
             chars += ((unsigned char)s[i] & 0xC0) != 0x80;
@@ -772,9 +772,8 @@ int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *s
 {
     yajl_status st;
 
-    if (!json_parse_yajl_safe(text, len))
-        return -1;
-    /* the common forms through json_scan; the rest through yajl, from the start again */
+    /* the common forms through json_scan, which checks their UTF-8 itself; the rest
+     * through yajl, from the start again, if yajl reads the text as jansson would */
     begin(f, text, len, skip_key);
     switch (json_scan(text, len, &callbacks, f)) {
     case JSON_SCAN_DONE:
@@ -784,7 +783,7 @@ int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *s
     case JSON_SCAN_UNHANDLED:
         break;
     }
-    if (!(f->h = yajl_alloc(&callbacks, NULL, f)))
+    if (!json_parse_yajl_safe(text, len) || !(f->h = yajl_alloc(&callbacks, NULL, f)))
         return -1;
     /* the whole text's UTF-8 is checked (json_parse_yajl_safe), more strictly than yajl */
     yajl_config(f->h, yajl_dont_validate_strings, 1);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "utf8.h"
+
 /* The value being built: open containers, and the key waiting for its value. */
 struct builder {
     json_t *root;
@@ -164,51 +166,24 @@ static const yajl_callbacks callbacks = {
  * text has a multi-byte letter every few characters: 2.3x the byte-at-a-time loop). */
 int json_utf8_valid(const char *text, size_t n)
 {
-    const uint64_t high = 0x8080808080808080ULL;
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
+    size_t i = 0, seq;
     while (i < n) {
-        unsigned c, c1;
         if (n - i >= 8) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (!(w & high)) {
+            if (!(w & UTF8_HIGHS)) {
                 i += 8;
                 continue;
             }
-            /* the lowest set bit is the first high byte in memory on a little-endian
-             * machine; on a big-endian one the highest */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            i += (size_t)__builtin_ctzll(w & high) / 8;
-#else
-            i += (size_t)__builtin_clzll(w & high) / 8;
-#endif
+            i += utf8_first_marked(w & UTF8_HIGHS);
         } else if (s[i] < 0x80) {
             i++;
             continue;
         }
-        c = s[i];
-        if (c < 0xE0) {                  /* two bytes: C2..DF, one continuation */
-            if (c < 0xC2 || n - i < 2 || (s[i + 1] & 0xC0) != 0x80)
-                return 0;
-            i += 2;
-        } else if (c < 0xF0) {           /* three bytes; E0 overlong, ED surrogates */
-            if (n - i < 3)
-                return 0;
-            c1 = s[i + 1];
-            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 ||
-                (c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F))
-                return 0;
-            i += 3;
-        } else {                         /* four bytes; F0 overlong, F4 past U+10FFFF */
-            if (c > 0xF4 || n - i < 4)
-                return 0;
-            c1 = s[i + 1];
-            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80 ||
-                (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
-                return 0;
-            i += 4;
-        }
+        if (!(seq = utf8_sequence(s + i, n - i)))
+            return 0;
+        i += seq;
     }
     return 1;
 }

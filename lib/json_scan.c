@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
@@ -15,7 +17,8 @@ static inline uint64_t has_zero(uint64_t w)
 
 /* Nonzero when one of the eight bytes of w is a quote, a backslash or below 0x20: the
  * bytes that end a string or that the scanner leaves to yajl. Bytes from 0x80 up have
- * their high bit set, so the subtraction's test (~w) keeps them out of the last one. */
+ * their high bit set, so the subtraction's test (~w) keeps them out of the last one.
+ * A byte's mark is exact up to the first marked byte (a borrow only marks bytes above). */
 static inline uint64_t has_special(uint64_t w)
 {
     return has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) |
@@ -30,22 +33,34 @@ static const char *skip_ws(const char *p, const char *end)
 }
 
 /* p is just past an opening quote: returns the closing quote, or NULL when the string
- * holds an escape or a control byte, or does not close. */
+ * holds an escape, a control byte or bytes that are not strict UTF-8, or does not
+ * close. Eight bytes a step while they are plain ASCII; else straight to the first
+ * byte of the eight that is not (has_special's lowest mark is exact). */
 static const char *string_end(const char *p, const char *end)
 {
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        if (has_special(w))
-            break;
-        p += 8;
-    }
-    for (; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            return p;
-        if (c == '\\' || c < 0x20)
+    const unsigned char *s = (const unsigned char *)p, *e = (const unsigned char *)end;
+    size_t seq;
+    while (s < e) {
+        if (e - s >= 8) {
+            uint64_t w, stop;
+            memcpy(&w, s, 8);
+            if (!(stop = has_special(w) | (w & UTF8_HIGHS))) {
+                s += 8;
+                continue;
+            }
+            s += utf8_first_marked(stop);
+        }
+        if (*s == '"')
+            return (const char *)s;
+        if (*s == '\\' || *s < 0x20)
             return NULL;
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        if (!(seq = utf8_sequence(s, (size_t)(e - s))))
+            return NULL;
+        s += seq;
     }
     return NULL;
 }

@@ -1,8 +1,8 @@
 /* json_scan.h - a strict scanner for the JSON the import meets nearly always, raising
  * yajl's events: strings without escapes, integers and the rest of RFC 8259's grammar.
- * It reads a string eight bytes a step where yajl reads one, and leaves everything it
- * does not take to yajl: a caller that gets JSON_SCAN_UNHANDLED parses the same text
- * with yajl from the start. */
+ * It reads a string eight bytes a step where yajl reads one, checking its UTF-8 on the
+ * way, and leaves everything it does not take to yajl: a caller that gets
+ * JSON_SCAN_UNHANDLED parses the same text with yajl from the start. */
 #ifndef DOCBUS_JSON_SCAN_H
 #define DOCBUS_JSON_SCAN_H
 
@@ -22,8 +22,10 @@ typedef enum {
 /* Scans text[0..len) as one JSON value with optional white space around it, calling cb
  * (NULL entries are skipped) with ctx as yajl_parse would: numbers through
  * yajl_number only, so cb must have it (else JSON_SCAN_UNHANDLED before any event).
- * Events may have been raised when it returns JSON_SCAN_UNHANDLED. Bytes are not
- * checked as UTF-8 (as yajl with yajl_dont_validate_strings). */
+ * Events may have been raised when it returns JSON_SCAN_UNHANDLED. Strings must be
+ * strict UTF-8 (json_utf8_valid's rules), and only ASCII may stand outside them, so a
+ * text scanned to JSON_SCAN_DONE is strict UTF-8 with no \u escape, vertical tab or
+ * form feed: one that yajl and jansson read alike (json_parse_yajl_safe holds). */
 json_scan_rc json_scan(const char *text, size_t len, const yajl_callbacks *cb, void *ctx);
 
 #endif

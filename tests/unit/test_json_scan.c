@@ -1,5 +1,5 @@
 /* test_json_scan.c - json_scan raises yajl's events for what it takes, takes only valid
- * JSON, and leaves the rest to yajl. */
+ * JSON in strict UTF-8, and leaves the rest to yajl. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "json_parse.h"
 #include "json_scan.h"
 
 /* The events of one pass, as text: "{ k:a n:1 s:x }" and so on. */
@@ -203,6 +204,61 @@ static void test_string_ends_are_found_at_every_offset(void **state)
     }
 }
 
+/* A string of pre + seq (seq_len bytes) + "x" is taken exactly when its bytes are
+ * strict UTF-8 (json_utf8_valid) with no quote, backslash or control byte. */
+static void utf8_agrees(const unsigned char *seq, size_t seq_len, size_t pre)
+{
+    char text[32], content[32];
+    size_t n = 0, c = 0;
+    int plain = 1;
+    struct log l = {0};
+    for (size_t i = 0; i < pre; i++)
+        content[c++] = 'a';
+    for (size_t i = 0; i < seq_len; i++) {
+        content[c++] = (char)seq[i];
+        plain &= seq[i] != '"' && seq[i] != '\\' && seq[i] >= 0x20;
+    }
+    content[c++] = 'x';
+    text[n++] = '"';
+    memcpy(text + n, content, c);
+    n += c;
+    text[n++] = '"';
+    int want = plain && json_utf8_valid(content, c);
+    int got = json_scan(text, n, &cbs, &l) == JSON_SCAN_DONE;
+    if (got != want)
+        fail_msg("json_scan %s the string of %zu 'a' then %02x %02x %02x %02x (%zu bytes)",
+                 got ? "takes" : "leaves", pre, seq[0], seq_len > 1 ? seq[1] : 0,
+                 seq_len > 2 ? seq[2] : 0, seq_len > 3 ? seq[3] : 0, seq_len);
+}
+
+/* Every pair of bytes, and the edges of the three- and four-byte forms, at offsets
+ * that put them on and across the eight-byte steps. */
+static void test_strings_must_be_strict_utf8(void **state)
+{
+    static const unsigned char edge[] = {0x00, 0x22, 0x5c, 0x7f, 0x80, 0x8f, 0x90, 0x9f,
+                                         0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed,
+                                         0xef, 0xf0, 0xf4, 0xf5, 0xff};
+    const size_t ne = sizeof edge;
+    (void)state;
+    for (size_t pre = 0; pre < 10; pre += 3)
+        for (unsigned a = 0; a < 256; a++)
+            for (unsigned b = 0; b < 256; b++)
+                utf8_agrees((unsigned char[]){(unsigned char)a, (unsigned char)b}, 2, pre);
+    for (size_t pre = 0; pre < 10; pre++)
+        for (size_t a = 0; a < ne; a++)
+            for (size_t b = 0; b < ne; b++)
+                for (size_t c = 0; c < ne; c++) {
+                    unsigned char seq[4] = {edge[a], edge[b], edge[c], 0x80};
+                    utf8_agrees(seq, 3, pre);
+                    utf8_agrees(seq, 4, pre);
+                    seq[3] = 0xbf;
+                    utf8_agrees(seq, 4, pre);
+                }
+    /* outside strings only ASCII stands */
+    left_to_yajl("{\"a\":1}\xc2\xa0", 9);
+    left_to_yajl("\xef\xbb\xbf{}", 5);
+}
+
 static void test_a_refusing_callback_stops_the_scan(void **state)
 {
     const char *text = "{\"a\":[1,2],\"b\":\"x\"}";
@@ -235,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_nesting_over_the_cap_is_left_to_yajl),
         cmocka_unit_test(test_every_truncation_is_left_to_yajl),
         cmocka_unit_test(test_string_ends_are_found_at_every_offset),
+        cmocka_unit_test(test_strings_must_be_strict_utf8),
         cmocka_unit_test(test_a_refusing_callback_stops_the_scan),
         cmocka_unit_test(test_callbacks_without_yajl_number_are_not_scanned),
     };
