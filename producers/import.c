@@ -16,6 +16,8 @@
 #include "prep_pool.h"
 #include "submit.h"
 
+#define INPUT_BUFFER (1 << 20)   /* stdio buffer of an input file */
+
 /* The number of preparing threads: docbus.import.workers, where 0 is one per online CPU
  * (the signing thread waits on them: one reader thread was the import's longest);
  * prep_pool_start keeps it within 1..PREP_POOL_MAX_WORKERS. */
@@ -106,6 +108,7 @@ int cmd_import(int argc, char **argv)
     db_config_t *cfg = NULL;
     submitter_t *sub = NULL;
     FILE *in = NULL;
+    char *inbuf = NULL;   /* in's stdio buffer, freed after it is closed */
     char errstr[1024], rejects_default[1024];
     prep_pool_t *pool = NULL;
     int early, opt, workers, json = 0, rc = EXIT_FAIL, broker_down = 0, show = cli_progress_enabled();
@@ -136,6 +139,11 @@ int cmd_import(int argc, char **argv)
         }
         if (!fstat(fileno(in), &sb))
             total = sb.st_size;
+        /* stdio reads st_blksize (4 KiB) a call: ~29,000 reads for the bench input, 5 %
+         * of a preparing thread's samples in the kernel. glibc takes a size only with a
+         * buffer; without one (out of memory) the default stays. */
+        if ((inbuf = malloc(INPUT_BUFFER)))
+            setvbuf(in, inbuf, _IOFBF, INPUT_BUFFER);
         snprintf(rejects_default, sizeof rejects_default, "%s.rejects.jsonl", argv[optind]);
     }
     if (!im.rejects_path)
@@ -255,6 +263,7 @@ out:
         fclose(im.rejects);
     if (in && in != stdin)
         fclose(in);
+    free(inbuf);
     config_destroy(cfg);
     return rc;
 }
