@@ -673,12 +673,20 @@ static int on_map_key(void *ctx, const unsigned char *us, size_t len)
 }
 
 /* Puts the record in frame fr in schema order over its bytes in out, missing fields
- * taking their defaults. 0, or -1 when a field without a default is missing. */
+ * taking their defaults. 0, or -1 when a field without a default is missing. The
+ * fields that came first in schema order, none missing, stay where they are (the
+ * whole record, for a line written in schema order); the rest is rewritten after them
+ * through tmp (their bytes all lie after those fields). */
 static int record_close(json_fast_t *f, const struct frame *fr)
 {
     const struct fnode *n = fr->n;
+    size_t i = 0, at = fr->base;
+    while (i < n->n && (fr->seen >> i & 1) && fr->start[i] == at)
+        at = fr->end[i++];
+    if (i == n->n)
+        return 0;
     f->tmp.len = 0;
-    for (size_t i = 0; i < n->n; i++) {
+    for (; i < n->n; i++) {
         if (fr->seen >> i & 1)
             put_bytes(&f->tmp, f->out.p + fr->start[i], fr->end[i] - fr->start[i]);
         else if (n->field[i].has_default)
@@ -686,7 +694,7 @@ static int record_close(json_fast_t *f, const struct frame *fr)
         else
             return -1;
     }
-    f->out.len = fr->base;
+    f->out.len = at;
     put_bytes(&f->out, f->tmp.p, f->tmp.len);
     return f->tmp.failed ? -1 : 0;
 }
