@@ -183,6 +183,7 @@ for ((r = 0; r <= REPS; r++)); do
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
   if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
     record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+    say "  import: ${T_WALL} s"
   else
     say "import failed: $(tail -1 "$WORK/import.err")"
   fi
@@ -204,6 +205,7 @@ EOF
   head -n "$MSGS" "$WORK/values.txt" > "$WORK/values.head" && mv "$WORK/values.head" "$WORK/values.txt"
   if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
     record produce peer $r "$(python3 -c "print($kmsgs / $T_WALL)")" "$T_PEAK" "$kmsgs" msg/s
+    say "  kcat -P: ${T_WALL} s"
   fi
 
   if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
