@@ -83,12 +83,6 @@ static const char *integer_end(const char *p, const char *end)
     return p;
 }
 
-/* 1 when the literal word (true, false or null) starts at p. */
-static int literal_at(const char *p, const char *end, const char *word, size_t n)
-{
-    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
-}
-
 #define EVENT(call)                   \
     do {                              \
         if (!(call))                  \
@@ -139,26 +133,21 @@ json_scan_rc json_scan(const char *text, size_t len, const yajl_callbacks *cb, v
             p = q + 1;
             break;
         case 't':
-            if (!literal_at(p, end, "true", 4))
-                return JSON_SCAN_UNHANDLED;
-            if (cb->yajl_boolean)
-                EVENT(cb->yajl_boolean(ctx, 1));
-            p += 4;
-            break;
         case 'f':
-            if (!literal_at(p, end, "false", 5))
+        case 'n': {
+            const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+            size_t n = strlen(word);
+            if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
                 return JSON_SCAN_UNHANDLED;
-            if (cb->yajl_boolean)
-                EVENT(cb->yajl_boolean(ctx, 0));
-            p += 5;
+            if (*p == 'n') {
+                if (cb->yajl_null)
+                    EVENT(cb->yajl_null(ctx));
+            } else if (cb->yajl_boolean) {
+                EVENT(cb->yajl_boolean(ctx, *p == 't'));
+            }
+            p += n;
             break;
-        case 'n':
-            if (!literal_at(p, end, "null", 4))
-                return JSON_SCAN_UNHANDLED;
-            if (cb->yajl_null)
-                EVENT(cb->yajl_null(ctx));
-            p += 4;
-            break;
+        }
         default:
             if (!(q = integer_end(p, end)))
                 return JSON_SCAN_UNHANDLED;
