@@ -1,12 +1,13 @@
 /* json_fast.c - JSON text -> Avro binary in one pass (see json_fast.h).
  *
- * The plan: one node per schema node (named types shared), a record's fields with
- * their defaults already encoded. The pass: yajl's events, a stack of open records,
- * arrays and wrapped unions, and one output buffer. A record's fields are written in
- * the order the JSON gives them and put in schema order when the record closes (with
- * the defaults of the missing ones); an array's count goes in front of its items when
- * it closes. Every event the plan does not expect declines the line: the full path
- * (json_avro_from_json) then either converts it or names the error. */
+ * The plan: one node per schema node (named types shared), a record's fields with their
+ * defaults already encoded. The pass: yajl's events (from json_scan, or from yajl for
+ * the lines json_scan leaves), a stack of open records, arrays and wrapped unions, and
+ * one output buffer. A record's fields are written in the order the JSON gives them and
+ * put in schema order when the record closes (with the defaults of the missing ones); an
+ * array's count goes in front of its items when it closes. Every event the plan does not
+ * expect declines the line: the full path (json_avro_from_json) then either converts it
+ * or names the error. */
 #include "json_fast.h"
 
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* json_fast.h - one pass from a JSON Lines record to the Avro binary of its body, for
- * the import: yajl's events drive an encoding plan compiled from the schema, with no
- * JSON tree and no Avro-C generic value in between. It takes only input that
- * json_avro_from_json converts without error and yields the very bytes that
- * conversion and avro_value_write yield; anything else (bad input, an unusual but valid
- * form, a schema part it has no plan for) it declines, and the caller takes the full
- * path, which names the error. */
+ * the import: yajl's events (raised by json_scan for the common forms, else by yajl)
+ * drive an encoding plan compiled from the schema, with no JSON tree and no Avro-C
+ * generic value in between. It takes only input that json_avro_from_json converts
+ * without error and yields the very bytes that conversion and avro_value_write yield;
+ * anything else (bad input, an unusual but valid form, a schema part it has no plan for)
+ * it declines, and the caller takes the full path, which names the error. */
 #ifndef DOCBUS_JSON_FAST_H
 #define DOCBUS_JSON_FAST_H
 
