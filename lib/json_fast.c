@@ -762,13 +762,12 @@ static void begin(json_fast_t *f, const char *text, size_t len, const char *skip
 }
 
 /* After a pass that took every event: the body in *out, or -1 (json_fast_encode). */
-static int finish(json_fast_t *f, size_t len, size_t max_len, const uint8_t **out,
-                  size_t *out_len)
+static int finish(json_fast_t *f, size_t max_len, const uint8_t **out, size_t *out_len)
 {
-    if (!f->done || f->out.failed || f->root_end > len)
+    if (!f->done || f->out.failed || f->root_end > f->text_len)
         return -1;
     /* only white space after the object (json_parse's rule) */
-    for (size_t rest = f->root_end; rest < len; rest++)
+    for (size_t rest = f->root_end; rest < f->text_len; rest++)
         if (!strchr(" \t\n\r", f->text[rest]) || !f->text[rest])
             return -1;
     *out = f->out.p;
@@ -786,7 +785,7 @@ int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *s
     begin(f, text, len, skip_key);
     switch (json_scan(text, len, &callbacks, f)) {
     case JSON_SCAN_DONE:
-        return finish(f, len, max_len, out, out_len);
+        return finish(f, max_len, out, out_len);
     case JSON_SCAN_REFUSED:
         return -1;
     case JSON_SCAN_UNHANDLED:
@@ -805,5 +804,5 @@ int json_fast_encode(json_fast_t *f, const char *text, size_t len, const char *s
     f->h = NULL;
     if (st != yajl_status_ok)
         return -1;
-    return finish(f, len, max_len, out, out_len);
+    return finish(f, max_len, out, out_len);
 }

@@ -7,12 +7,11 @@
 #include "utf8.h"
 
 #define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 /* Nonzero when one of the eight bytes of w is zero (exact as a yes or no). */
 static inline uint64_t has_zero(uint64_t w)
 {
-    return (w - ONES) & ~w & HIGHS;
+    return (w - ONES) & ~w & UTF8_HIGHS;
 }
 
 /* Nonzero when one of the eight bytes of w is a quote, a backslash or below 0x20: the
@@ -22,7 +21,7 @@ static inline uint64_t has_zero(uint64_t w)
 static inline uint64_t has_special(uint64_t w)
 {
     return has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) |
-           ((w - ONES * 0x20) & ~w & HIGHS);
+           ((w - ONES * 0x20) & ~w & UTF8_HIGHS);
 }
 
 static const char *skip_ws(const char *p, const char *end)
