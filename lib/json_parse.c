@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "json_scan.h"
 #include "utf8.h"
 
 /* The value being built: open containers, and the key waiting for its value. */
@@ -21,6 +22,7 @@ struct builder {
     int finishing;             /* in yajl_complete_parse: offsets are not into the text */
     size_t text_len;
     size_t end;                /* bytes of text up to the end of the root value */
+    int too_big;               /* json_scan's path met an integer beyond 64 bits */
 };
 
 /* Notes where the root value ended: yajl does not always check what follows it (an
@@ -100,6 +102,24 @@ static int on_integer(void *ctx, long long v)
     return put(ctx, json_integer((json_int_t)v));
 }
 
+/* json_scan's integers ("-?(0|[1-9][0-9]*)", nothing else: it leaves fractions and
+ * exponents to yajl). One beyond 64 bits stops the scan for the full path's verdict. */
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    struct builder *b = ctx;
+    int neg = len > 0 && s[0] == '-';
+    unsigned long long v = 0, limit = neg ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
+    for (size_t i = (size_t)neg; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (limit - d) / 10) {
+            b->too_big = 1;
+            return 0;
+        }
+        v = v * 10 + d;
+    }
+    return put(b, json_integer(neg ? (json_int_t)(0 - v) : (json_int_t)v));
+}
+
 static int on_double(void *ctx, double v)
 {
     return put(ctx, json_real(v));
@@ -158,6 +178,12 @@ static int on_start_array(void *ctx)
 
 static const yajl_callbacks callbacks = {
     on_null,   on_boolean, on_integer, on_double,      NULL,  on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
+};
+
+/* The same values from json_scan's events (numbers as text). */
+static const yajl_callbacks scan_callbacks = {
+    on_null,   on_boolean, NULL, NULL,      on_number,  on_string,
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
@@ -239,6 +265,21 @@ int json_parse(const char *text, size_t len, json_t **out, char *errstr, size_t 
     yajl_status st;
 
     *out = NULL;
+    /* Nearly every docbus record (count records, import lines) is text json_scan takes
+     * whole: strict UTF-8, no escape, integers only, nesting within its cap. Such text is
+     * read alike by yajl and jansson, so what it builds is the value either would; any
+     * other outcome (a refusal, an escape, a fraction, a duplicate key) is decided by the
+     * full path below, from the start, with its messages. */
+    b.text_len = len;
+    b.finishing = 1;   /* root_done: the scan takes the whole text or nothing */
+    if (json_scan(text, len, &scan_callbacks, &b) == JSON_SCAN_DONE && b.root) {
+        *out = b.root;
+        free(b.key);
+        return 0;
+    }
+    json_decref(b.root);
+    free(b.key);
+    memset(&b, 0, sizeof b);
     if (needs_jansson(text, len))
         return parse_with_jansson(text, len, out, errstr, errstr_size);
     if (!(h = yajl_alloc(&callbacks, NULL, &b))) {

@@ -32,7 +32,7 @@ clang $flags $(pkg-config --cflags avro-c jansson) -o "$out/fuzz_envelope" \
 echo "== building $out/fuzz_json"
 # shellcheck disable=SC2086
 clang $flags $(pkg-config --cflags jansson yajl) -o "$out/fuzz_json" \
-  tests/fuzz/fuzz_json.c lib/json_parse.c lib/jsonl.c lib/error.c $(pkg-config --libs jansson yajl)
+  tests/fuzz/fuzz_json.c lib/json_parse.c lib/json_scan.c lib/jsonl.c lib/error.c $(pkg-config --libs jansson yajl)
 
 echo "== building $out/fuzz_fast"
 # shellcheck disable=SC2086

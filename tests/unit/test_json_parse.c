@@ -101,6 +101,20 @@ static void test_refusals(void **state)
     refused("{\"a\":\"\\ud800\\\\\"}", 16, "", 0);
 }
 
+/* Text json_scan takes whole is built from its events (integers as text): the values at
+ * both 64-bit edges are jansson's, and one past either edge leaves the scan for the full
+ * path's refusal. */
+static void test_scanned_integers_at_the_64_bit_edges(void **state)
+{
+    (void)state;
+    same_as_jansson("{\"a\":9223372036854775807,\"b\":-9223372036854775808,\"c\":-0,\"d\":0}");
+    same_as_jansson("[922337203685477580,-922337203685477580,10,-10,1844674407370955161]");
+    refused("{\"a\":9223372036854775808}", 25, "too big integer", 0);
+    refused("{\"a\":-9223372036854775809}", 26, "too big negative integer", 0);
+    refused("{\"a\":18446744073709551616}", 26, "too big integer", 0);
+    refused("{\"a\":1,\"b\":{\"c\":2,\"c\":3}}", 25, "duplicate object key", 0);
+}
+
 static void test_nesting_is_capped(void **state)
 {
     (void)state;
@@ -219,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_match_jansson),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_scanned_integers_at_the_64_bit_edges),
         cmocka_unit_test(test_nesting_is_capped),
         cmocka_unit_test(test_every_truncation_is_refused),
         cmocka_unit_test(test_utf8_matches_the_definition),
