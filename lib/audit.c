@@ -400,6 +400,10 @@ audit_t *audit_new(trust_t *trust, const metrics_t *m, const audit_opts_t *o, ch
     }
     /* Seqs are expected from 1 only when the whole history is read. */
     a->ct = continuity_new(on_continuity, a, a->from_ms == AUDIT_TIME_OPEN_START);
+    /* a resend is only counted (every extra copy of a document in another inbox is one):
+     * its finding need not name places or carry a sentence */
+    if (a->ct)
+        continuity_brief(a->ct, CONT_DUP_RESEND);
     a->recount = counts_new();
     a->committed = counts_new();
     a->committed_part = strindex_new();

@@ -19,6 +19,7 @@
 #include "merkle.h"
 #include "pki.h"
 #include "seqstate.h"
+#include "strindex.h"
 
 #define CTX_LEN (sizeof BATCH_SIG_CONTEXT)   /* the context string and its NUL */
 #define HEADER_MAX 512                       /* avro(BatchHeader) is at most ~230 bytes */
@@ -734,6 +735,7 @@ typedef struct cont_producer {
     cont_stream_t *streams;
     size_t nstreams;
     size_t last_stream;          /* the stream fed last: consecutive messages share it */
+    strindex_t *stream_of;       /* stream name -> index in streams */
     char *pool;                 /* NUL-terminated locations */
     size_t pool_len, pool_cap;
 } cont_producer_t;
@@ -742,6 +744,7 @@ struct continuity {
     continuity_cb *cb;
     void *opaque;
     int expect_from_one;
+    unsigned brief;             /* kinds reported without locations and detail (bits) */
     cont_producer_t **prods;    /* open addressing by name */
     size_t nprods, capprods;
     int64_t counts[5];
@@ -764,6 +767,12 @@ continuity_t *continuity_new(continuity_cb *cb, void *opaque, int expect_from_on
     ct->opaque = opaque;
     ct->expect_from_one = expect_from_one;
     return ct;
+}
+
+void continuity_brief(continuity_t *ct, continuity_kind_t kind)
+{
+    if ((unsigned)kind < 5)
+        ct->brief |= 1u << kind;
 }
 
 const char *continuity_kind_name(continuity_kind_t kind)
@@ -854,6 +863,10 @@ static void report(continuity_t *ct, continuity_kind_t kind, const char *produce
     f.seq_from = from;
     f.seq_to = to;
     f.batch_seq = batch_seq;
+    if (ct->brief & (1u << kind)) {
+        ct->cb(ct->opaque, &f);
+        return;
+    }
     str_join(f.location, sizeof f.location, loc ? loc : "", NULL);
     str_join(f.other_location, sizeof f.other_location, other ? other : "", NULL);
     va_start(ap, fmt);
@@ -917,11 +930,11 @@ static int feed_stream(continuity_t *ct, cont_producer_t *p, const continuity_it
     const char *name = it->stream ? it->stream : "";
     const char *loc = it->location ? it->location : "";
     cont_stream_t *s = NULL;
+    long at;
     if (p->last_stream < p->nstreams && !strcmp(p->streams[p->last_stream].name, name))
         s = &p->streams[p->last_stream];
-    for (size_t i = 0; !s && i < p->nstreams; i++)
-        if (!strcmp(p->streams[i].name, name))
-            s = &p->streams[i];
+    else if (p->stream_of && (at = strindex_get(p->stream_of, name)) >= 0)
+        s = &p->streams[at];
     if (s)
         p->last_stream = (size_t)(s - p->streams);
     if (!s) {
@@ -930,8 +943,12 @@ static int feed_stream(continuity_t *ct, cont_producer_t *p, const continuity_it
             return DB_ERR_NOMEM;
         p->streams = ns;
         s = &ns[p->nstreams];
-        if (!(s->name = strdup(name)))
+        if ((!p->stream_of && !(p->stream_of = strindex_new())) || !(s->name = strdup(name)))
             return DB_ERR_NOMEM;
+        if (strindex_put(p->stream_of, name, (long)p->nstreams)) {
+            free(s->name);
+            return DB_ERR_NOMEM;
+        }
         s->last_batch_seq = it->batch_seq;
         p->nstreams++;
         return pool_add(p, loc, &s->loc);
@@ -1041,6 +1058,7 @@ void continuity_destroy(continuity_t *ct)
         for (size_t j = 0; j < p->nstreams; j++)
             free(p->streams[j].name);
         free(p->streams);
+        strindex_destroy(p->stream_of);
         free(p->pool);
         free(p);
     }

@@ -159,6 +159,11 @@ typedef struct continuity continuity_t;
  * gap too (use it when replaying a producer's whole history). NULL when out of memory. */
 continuity_t *continuity_new(continuity_cb *cb, void *opaque, int expect_from_one);
 
+/* Findings of kind are reported from here on with their kind, producer, seqs and batch
+ * only (location, other_location and detail empty): for a caller that only counts them,
+ * such as the audit for the copies of a message in other inboxes (one per extra copy). */
+void continuity_brief(continuity_t *ct, continuity_kind_t kind);
+
 /* Feeds one message; duplicate, chain and order findings are reported at once.
  * Returns 0, DB_ERR_INVALID (missing fields) or DB_ERR_NOMEM. */
 int continuity_feed(continuity_t *ct, const continuity_item_t *item);

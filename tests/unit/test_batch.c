@@ -825,6 +825,43 @@ static void test_continuity_reports_gaps_duplicates_chain_breaks_and_reorder(voi
     continuity_destroy(NULL);
 }
 
+/* A brief kind is counted and reported without locations or detail; the other kinds
+ * keep theirs. Among hundreds of streams of one producer (a stream is found through an
+ * index), order is judged per stream. */
+static void test_continuity_brief_kinds_and_many_streams(void **state)
+{
+    (void)state;
+    seen_t s = {0};
+    char name[16];
+    continuity_t *ct = continuity_new(on_finding, &s, 0);
+    continuity_brief(ct, CONT_DUP_RESEND);
+    feed(ct, 3, 2, 3, "p0");
+    feed(ct, 3, 2, 3, "p0");
+    assert_int_equal(s.n[CONT_DUP_RESEND], 1);
+    assert_int_equal(s.last.seq_from, 3);
+    assert_string_equal(s.last.detail, "");
+    assert_string_equal(s.last.location, "");
+    feed(ct, 3, 2, 4, "p0");
+    assert_int_equal(s.n[CONT_DUP_TAMPERED], 1);
+    assert_true(strstr(s.last.detail, "seen twice") != NULL);
+    assert_string_equal(s.last.location, "docbus.events/0@1");
+    /* 300 streams, each fed batches 10 + i and then 20 + i, interleaved; then batch 15 + i
+     * again in stream 150 only: one reorder, none in the streams it shares names with */
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 300; i++) {
+            snprintf(name, sizeof name, "p%d", i);
+            feed(ct, 1000 + 2 * i + round, 10 + i + 10 * round, 5, name);
+        }
+    assert_int_equal(s.n[CONT_REORDER], 0);
+    feed(ct, 5000, 165, 5, "p150");
+    assert_int_equal(s.n[CONT_REORDER], 1);
+    feed(ct, 5001, 30, 5, "p15");      /* after 25 and 35 in p15: a reorder there too */
+    assert_int_equal(s.n[CONT_REORDER], 2);
+    feed(ct, 5002, 400, 5, "p1");
+    assert_int_equal(s.n[CONT_REORDER], 2);
+    continuity_destroy(ct);
+}
+
 static void test_continuity_gap_before_first_seq_only_when_expected(void **state)
 {
     (void)state;
@@ -865,6 +902,7 @@ int main(void)
         T(test_decoded_fields_inconsistent_with_header_are_bad_content),
         cmocka_unit_test(test_continuity_clean_stream_has_no_findings),
         cmocka_unit_test(test_continuity_reports_gaps_duplicates_chain_breaks_and_reorder),
+        cmocka_unit_test(test_continuity_brief_kinds_and_many_streams),
         cmocka_unit_test(test_continuity_gap_before_first_seq_only_when_expected),
     };
     return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
