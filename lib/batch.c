@@ -931,6 +931,7 @@ static int feed_stream(continuity_t *ct, cont_producer_t *p, const continuity_it
     const char *loc = it->location ? it->location : "";
     cont_stream_t *s = NULL;
     long at;
+    int rc;
     if (p->last_stream < p->nstreams && !strcmp(p->streams[p->last_stream].name, name))
         s = &p->streams[p->last_stream];
     else if (p->stream_of && (at = strindex_get(p->stream_of, name)) >= 0)
@@ -945,13 +946,15 @@ static int feed_stream(continuity_t *ct, cont_producer_t *p, const continuity_it
         s = &ns[p->nstreams];
         if ((!p->stream_of && !(p->stream_of = strindex_new())) || !(s->name = strdup(name)))
             return DB_ERR_NOMEM;
-        if (strindex_put(p->stream_of, name, (long)p->nstreams)) {
-            free(s->name);
-            return DB_ERR_NOMEM;
-        }
         s->last_batch_seq = it->batch_seq;
+        /* counted only once whole: a stream without its location could be reported */
+        if ((rc = pool_add(p, loc, &s->loc)) ||
+            (rc = strindex_put(p->stream_of, name, (long)p->nstreams))) {
+            free(s->name);
+            return rc;
+        }
         p->nstreams++;
-        return pool_add(p, loc, &s->loc);
+        return 0;
     }
     if (it->batch_seq < s->last_batch_seq)
         report(ct, CONT_REORDER, p->name, it->seq, it->seq, it->batch_seq, loc, p->pool + s->loc,

@@ -22,7 +22,6 @@ struct builder {
     int finishing;             /* in yajl_complete_parse: offsets are not into the text */
     size_t text_len;
     size_t end;                /* bytes of text up to the end of the root value */
-    int too_big;               /* json_scan's path met an integer beyond 64 bits */
 };
 
 /* Notes where the root value ended: yajl does not always check what follows it (an
@@ -111,10 +110,8 @@ static int on_number(void *ctx, const char *s, size_t len)
     unsigned long long v = 0, limit = neg ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
     for (size_t i = (size_t)neg; i < len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (v > (limit - d) / 10) {
-            b->too_big = 1;
-            return 0;
-        }
+        if (v > (limit - d) / 10)
+            return 0;   /* the scan stops: the full path refuses it */
         v = v * 10 + d;
     }
     return put(b, json_integer(neg ? (json_int_t)(0 - v) : (json_int_t)v));
