@@ -1,4 +1,4 @@
-/* json_parse.c - yajl events -> jansson values. */
+/* json_parse.c - json_scan or yajl events -> jansson values. */
 #include "json_parse.h"
 
 #include <stdio.h>

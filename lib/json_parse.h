@@ -1,6 +1,7 @@
 /* json_parse.h - JSON text to jansson values on the hot paths (import lines, count
- * records): yajl lexes, the values are built with jansson's constructors. About four
- * times faster than json_loadb on docbus records, with the same strictness. */
+ * records): json_scan (strict text) or else yajl lexes, the values are built with
+ * jansson's constructors. Several times faster than json_loadb on docbus records, with
+ * the same strictness. */
 #ifndef DOCBUS_JSON_PARSE_H
 #define DOCBUS_JSON_PARSE_H
 
