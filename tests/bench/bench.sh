@@ -65,12 +65,41 @@ if ! broker_up; then
   BOOT=127.0.0.1:19092
 fi
 
-# timed CMD...: runs CMD, sets T_WALL (s) and T_PEAK (KB, max resident set size).
+# The local broker's process, when the bench talks to it: a freshly started broker's JIT
+# compiles through a whole bench (its C2 thread took 27 s of CPU in one run of three
+# rounds, 2026-11-30) and slows whichever side runs meanwhile, so the timed broker steps
+# say how long it compiled during them.
+BROKER_PID=""
+if [ "$BOOT" = 127.0.0.1:19092 ] && [ -r "${DOCBUS_KAFKA_DIR:-deploy/kafka/run}/broker.pid" ]; then
+  BROKER_PID=$(cat "${DOCBUS_KAFKA_DIR:-deploy/kafka/run}/broker.pid" 2>/dev/null)
+  [ -d "/proc/$BROKER_PID/task" ] || BROKER_PID=""
+fi
+# The CPU time (clock ticks) of the broker's JIT compiler threads so far; 0 without one.
+jit_ticks() {
+  [ -n "$BROKER_PID" ] || { echo 0; return; }
+  local t c sum=0
+  for t in /proc/"$BROKER_PID"/task/*; do
+    c=$(cat "$t/comm" 2>/dev/null) || continue
+    case "$c" in C1\ Compiler*|C2\ Compiler*)
+      sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0))) ;;
+    esac
+  done
+  echo "$sum"
+}
+TICKS=$(getconf CLK_TCK)
+
+# timed CMD...: runs CMD, sets T_WALL (s), T_PEAK (KB, max resident set size) and T_JIT
+# (the text " (broker JIT compiling N s)" when the local broker compiled meanwhile).
 timed() {
-  local tf=$WORK/time.$$ rc
+  local tf=$WORK/time.$$ rc j0 j1
+  j0=$(jit_ticks)
   /usr/bin/time -f '%e %M' -o "$tf" "$@"
   rc=$?
+  j1=$(jit_ticks)
   read -r T_WALL T_PEAK < "$tf"
+  T_JIT=""
+  [ "$j1" -gt "$j0" ] && T_JIT=$(awk -v d=$((j1 - j0)) -v hz="$TICKS" \
+    'BEGIN { printf " (broker JIT compiling %.2f s)", d / hz }')
   return $rc
 }
 # record ROW SIDE REP RATE PEAK N UNIT; repetition 0 is a warm-up and is not kept
@@ -183,7 +212,7 @@ for ((r = 0; r <= REPS; r++)); do
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
   if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
     record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
-    say "  import: ${T_WALL} s"
+    say "  import: ${T_WALL} s${T_JIT}"
   else
     say "import failed: $(tail -1 "$WORK/import.err")"
   fi
@@ -205,7 +234,7 @@ EOF
   head -n "$MSGS" "$WORK/values.txt" > "$WORK/values.head" && mv "$WORK/values.head" "$WORK/values.txt"
   if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
     record produce peer $r "$(python3 -c "print($kmsgs / $T_WALL)")" "$T_PEAK" "$kmsgs" msg/s
-    say "  kcat -P: ${T_WALL} s"
+    say "  kcat -P: ${T_WALL} s${T_JIT}"
   fi
 
   if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
