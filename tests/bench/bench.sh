@@ -9,8 +9,9 @@
 #                 of ~78k records, ~426k read;
 #                 at 0.03 the peers' start-up was a third of their time)
 #   BENCH_REPS    repetitions of each pair (default 3, at least 3)
-#   BENCH_WARM    extra imports of the timed input in the untimed round 0, so that the
-#                 broker's JIT has compiled its produce path (default 6)
+#   BENCH_WARM    extra imports of the timed input in the first untimed round, so that
+#                 the broker's JIT has compiled its produce path (default 6)
+#   BENCH_WARM_ROUNDS  untimed broker rounds before the timed ones (default 2, at least 1)
 #   BENCH_FULL=1  also the full hcmc-2018q1 pipeline at scale 1.0 (2.78M documents):
 #                 wall time and peak memory of import, aggregate, report and a 2018-Q1
 #                 audit (about three minutes more on the 2-core bench machine)
@@ -27,6 +28,7 @@ N=${BENCH_N:-200000}
 SCALE=${BENCH_SCALE:-0.1}
 REPS=${BENCH_REPS:-3}
 WARM_IMPORTS=${BENCH_WARM:-6}
+WARM_ROUNDS=${BENCH_WARM_ROUNDS:-2}
 JSON=0
 BOOT=${DOCBUS_BOOTSTRAP:-127.0.0.1:19092}
 while [ $# -gt 0 ]; do
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "$REPS" -ge 3 ] || REPS=3
+[ "$WARM_ROUNDS" -ge 1 ] 2>/dev/null || WARM_ROUNDS=1
 [ -x "$DOCBUS" ] || { echo "bench.sh: $DOCBUS not built (make)" >&2; exit 1; }
 [ -x "$MICRO" ] || make --no-print-directory "$BUILD/bench/micro" >&2 || exit 1
 for tool in kcat openssl python3; do
@@ -102,8 +105,8 @@ timed() {
     'BEGIN { printf " (broker JIT compiling %.2f s)", d / hz }')
   return $rc
 }
-# record ROW SIDE REP RATE PEAK N UNIT; repetition 0 is a warm-up and is not kept
-record() { [ "$3" = 0 ] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"; }
+# record ROW SIDE REP RATE PEAK N UNIT; repetitions up to 0 are warm-ups and are not kept
+record() { [ "$3" -le 0 ] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"; }
 
 # ---------------------------------------------------------------- input
 say "input: simulate --scale $SCALE, PKI for every producing unit"
@@ -174,21 +177,29 @@ KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
 have_audit=0
 "$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
-# Round 0 is run and not recorded: a broker that has just started compiles its hot paths
-# as it goes (the first two imports of the bench input cost it ~7.5 s of CPU each, later
-# ones ~3.5 s), and docbus, going first in every round, would pay for that in round 1
-# while kcat found the broker warm. One import was not enough: over eight rounds of
-# warm-ups and a timed import on a fresh broker, the broker's CPU in the timed import fell
-# from 2.5-2.7 s to 0.7-0.9 s (its C2 compiler threads and G1's concurrent marking busy in
-# the early rounds; the same with a 1 GiB heap), and the import's wall time with it from
-# 3.4 to 2.6 s, its own CPU unchanged (2026-11-30). So round 0 also imports the timed
-# input BENCH_WARM more times.
-for ((r = 0; r <= REPS; r++)); do
+# The first rounds are run and not recorded: a broker that has just started compiles its
+# hot paths as it goes (the first two imports of the bench input cost it ~7.5 s of CPU
+# each, later ones ~3.5 s), and docbus, going first in every round, would pay for that
+# in round 1 while kcat found the broker warm. One import was not enough: over eight
+# rounds of warm-ups and a timed import on a fresh broker, the broker's CPU in the timed
+# import fell from 2.5-2.7 s to 0.7-0.9 s (its C2 compiler threads and G1's concurrent
+# marking busy in the early rounds; the same with a 1 GiB heap), and the import's wall
+# time with it from 3.4 to 2.6 s, its own CPU unchanged (2026-11-30). So the first round
+# also imports the timed input BENCH_WARM more times. Nor was one such round enough: the
+# JIT lines below showed the broker compiling for 1.67 s of round 1's 3.40 s import, 0.36 s
+# in round 2 and 0.04 s in round 3 (kcat -P: 0.48, 0.08, 0.21 s; 2026-11-30). With a
+# second untimed round it compiled for 1.40 s of that round's import and 0.01-0.46 s of
+# the timed ones. So BENCH_WARM_ROUNDS (2) untimed rounds come first, numbered up to 0.
+first=$((1 - WARM_ROUNDS))
+for ((r = first; r <= REPS; r++)); do
   P="bench$(date +%s)r$r."
+  [ $r -le 0 ] && P="bench$(date +%s)w$((r - first))."   # warm-up rounds: w0, w1, ...
   X=(-X "bootstrap.servers=$BOOT" -X "docbus.pki.dir=$WORK/pki" -X "docbus.state.dir=$WORK/state$r"
      -X "docbus.topic.prefix=$P" -X "docbus.aggregate.group=${P}agg")
-  if [ $r = 0 ]; then
-    say "broker round 0 (prefix $P): a warm-up, not recorded (the timed input $((WARM_IMPORTS + 1)) times)"
+  if [ $r = $first ]; then
+    say "broker round $r (prefix $P): a warm-up, not recorded (the timed input $((WARM_IMPORTS + 1)) times)"
+  elif [ $r -le 0 ]; then
+    say "broker round $r (prefix $P): a warm-up, not recorded"
   else
     say "broker round $r (prefix $P)"
   fi
@@ -204,7 +215,7 @@ for ((r = 0; r <= REPS; r++)); do
   # audit then read the warm-up too: their rates count every message in the topics (TOTAL).
   "$DOCBUS" topics apply -q --replication-factor 1 "${X[@]}" > /dev/null || say "topics apply failed"
   warmups=(warm warm2)
-  for ((k = 0; r == 0 && k < WARM_IMPORTS; k++)); do warmups+=(main); done
+  for ((k = 0; r == first && k < WARM_IMPORTS; k++)); do warmups+=(main); done
   for w in "${warmups[@]}"; do
     "$DOCBUS" import -q "$WORK/$w.jsonl" "${X[@]}" 2> "$WORK/import.err" ||
       say "warm-up import failed: $(tail -1 "$WORK/import.err")"
