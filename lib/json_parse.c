@@ -255,28 +255,32 @@ static int parse_with_jansson(const char *text, size_t len, json_t **out, char *
     return -1;
 }
 
+/* The value of text when json_scan takes it whole, else NULL. Nearly every docbus record
+ * (count records, import lines) is such text: strict UTF-8, no escape, integers only,
+ * nesting within the scan's cap; yajl and jansson read it alike, so this is the value
+ * either would give. Any other outcome (a refusal, an escape, a fraction, a duplicate
+ * key) is left to json_parse's full path, from the start, with its messages. */
+static json_t *parse_scanned(const char *text, size_t len)
+{
+    struct builder b = {0};
+    b.text_len = len;
+    b.finishing = 1;   /* root_done: the scan takes the whole text or nothing */
+    if (json_scan(text, len, &scan_callbacks, &b) != JSON_SCAN_DONE) {
+        json_decref(b.root);
+        b.root = NULL;
+    }
+    free(b.key);
+    return b.root;
+}
+
 int json_parse(const char *text, size_t len, json_t **out, char *errstr, size_t errstr_size)
 {
     struct builder b = {0};
     yajl_handle h;
     yajl_status st;
 
-    *out = NULL;
-    /* Nearly every docbus record (count records, import lines) is text json_scan takes
-     * whole: strict UTF-8, no escape, integers only, nesting within its cap. Such text is
-     * read alike by yajl and jansson, so what it builds is the value either would; any
-     * other outcome (a refusal, an escape, a fraction, a duplicate key) is decided by the
-     * full path below, from the start, with its messages. */
-    b.text_len = len;
-    b.finishing = 1;   /* root_done: the scan takes the whole text or nothing */
-    if (json_scan(text, len, &scan_callbacks, &b) == JSON_SCAN_DONE && b.root) {
-        *out = b.root;
-        free(b.key);
+    if ((*out = parse_scanned(text, len)))
         return 0;
-    }
-    json_decref(b.root);
-    free(b.key);
-    memset(&b, 0, sizeof b);
     if (needs_jansson(text, len))
         return parse_with_jansson(text, len, out, errstr, errstr_size);
     if (!(h = yajl_alloc(&callbacks, NULL, &b))) {

@@ -82,7 +82,7 @@ jit_ticks() {
   [ -n "$BROKER_PID" ] || { echo 0; return; }
   local t c sum=0
   for t in /proc/"$BROKER_PID"/task/*; do
-    c=$(cat "$t/comm" 2>/dev/null) || continue
+    read -r c < "$t/comm" 2>/dev/null || continue   # no fork per broker thread
     case "$c" in C1\ Compiler*|C2\ Compiler*)
       sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0))) ;;
     esac
