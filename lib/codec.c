@@ -3,6 +3,7 @@
 #include "codec.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,24 +114,44 @@ int batch_header_encode(const batch_header_t *h, uint8_t *buf, size_t cap, size_
     return finish(&o, len);
 }
 
-/* The Envelope fingerprint, from the registry (initialised on first use). */
-static int envelope_fp(uint8_t fp[8], char *errstr, size_t errstr_size)
+/* The Envelope fingerprint is a constant of the build (the embedded schema's canonical
+ * form): found once per process, not by name for every message written (a strcmp scan
+ * of the registry, twice per record on the import's signing thread). */
+static pthread_once_t envelope_fp_once = PTHREAD_ONCE_INIT;
+static uint8_t envelope_fp_value[8];
+static int envelope_fp_rc;
+static char envelope_fp_err[256];
+
+static void envelope_fp_find(void)
 {
-    int rc = schemas_fingerprint(SCHEMA_ENVELOPE, fp);
-    if (rc != 0 && (rc = schemas_init(errstr, errstr_size)) == 0 &&
-        (rc = schemas_fingerprint(SCHEMA_ENVELOPE, fp)) != 0)
-        seterr(errstr, errstr_size, "schema registry has no %s", SCHEMA_ENVELOPE);
-    return rc;
+    int rc = schemas_fingerprint(SCHEMA_ENVELOPE, envelope_fp_value);
+    if (rc != 0 && (rc = schemas_init(envelope_fp_err, sizeof envelope_fp_err)) == 0 &&
+        (rc = schemas_fingerprint(SCHEMA_ENVELOPE, envelope_fp_value)) != 0)
+        seterr(envelope_fp_err, sizeof envelope_fp_err, "schema registry has no %s",
+               SCHEMA_ENVELOPE);
+    envelope_fp_rc = rc;
+}
+
+/* The Envelope fingerprint (8 bytes), from the registry initialised on first use; NULL
+ * with the registry's error in *rc and errstr when it has none. */
+static const uint8_t *envelope_fp(int *rc, char *errstr, size_t errstr_size)
+{
+    pthread_once(&envelope_fp_once, envelope_fp_find);
+    if ((*rc = envelope_fp_rc) != 0) {
+        seterr(errstr, errstr_size, "%s", envelope_fp_err);
+        return NULL;
+    }
+    return envelope_fp_value;
 }
 
 int envelope_write(const uint8_t *content_avro, size_t content_len, const proof_t *p,
                    uint8_t *buf, size_t cap, size_t *len)
 {
     static const uint8_t magic[2] = {0xC3, 0x01};
-    uint8_t fp[8];
     out_t o = {buf, cap, 0, 0};
-    int rc = envelope_fp(fp, NULL, 0);
-    if (rc != 0)
+    int rc;
+    const uint8_t *fp = envelope_fp(&rc, NULL, 0);
+    if (!fp)
         return rc;
     if (p->path_len < 0 || p->path_len > ENVELOPE_MAX_PATH)
         return DB_ERR_INVALID;
@@ -248,7 +269,7 @@ int envelope_read(const uint8_t *buf, size_t len, content_t *c, proof_t *p,
                   size_t errstr_size)
 {
     int rc;
-    uint8_t fp[8];
+    const uint8_t *fp;
     avro_cursor_t cur = {.errstr = errstr, .errstr_size = errstr_size};
 
     if (len > ENVELOPE_MAX_BYTES) {
@@ -263,7 +284,7 @@ int envelope_read(const uint8_t *buf, size_t len, content_t *c, proof_t *p,
         seterr(errstr, errstr_size, "message of %zu bytes ends inside the schema fingerprint", len);
         return DB_ERR_TRUNCATED;
     }
-    if ((rc = envelope_fp(fp, errstr, errstr_size)) != 0)
+    if (!(fp = envelope_fp(&rc, errstr, errstr_size)))
         return rc;
     if (memcmp(buf + 2, fp, 8) != 0) {
         const char *name = schemas_name_by_fingerprint(buf + 2);

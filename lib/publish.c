@@ -74,6 +74,7 @@ struct publisher {
     } *topic;
     size_t ntopic, captopic;
     strindex_t *signer_of;       /* unit code -> index in signers */
+    uint8_t body_fingerprint[3][8];  /* of Document, Status, Event (body_type_t order) */
     int recreating;
     int recreate_failed;         /* no (more) replacement producers: stop trying */
     uint64_t adds;               /* publisher_add calls, for polling every POLL_EVERY */
@@ -87,6 +88,10 @@ struct publisher {
     } *retry;
     size_t nretry, capretry;
 };
+
+/* The full names of the body schemas, in body_type_t order. */
+static const char *const body_schema_names[] = {"vn.docbus.v1.Document", "vn.docbus.v1.Status",
+                                                "vn.docbus.v1.Event"};
 
 /* Delivery reports are served every this many records: a poll per record (a queue lock
  * and a fatal-error check each) was ~3% of the import's main thread. */
@@ -480,6 +485,14 @@ publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
+    /* the body schemas' fingerprints once, not by name for every record */
+    if (schemas_init(errstr, errstr_size))
+        goto fail;
+    for (int t = 0; t < 3; t++)
+        if (schemas_fingerprint(body_schema_names[t], p->body_fingerprint[t])) {
+            snprintf(errstr, errstr_size, "schema registry has no %s", body_schema_names[t]);
+            goto fail;
+        }
     snprintf(p->pki_dir, sizeof p->pki_dir, "%s", config_get(cfg, "docbus.pki.dir", "pki"));
     snprintf(p->state_dir, sizeof p->state_dir, "%s", config_get(cfg, "docbus.state.dir", "state"));
     if (config_get_int(cfg, "docbus.batch.size", 512, 1, 1 << 20, &p->batch_size, errstr, errstr_size) ||
@@ -554,8 +567,6 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
                   int ntopics, const uint8_t *body, size_t body_len, int64_t ref,
                   char *errstr, size_t errstr_size)
 {
-    static const char *fingerprint_names[] = {"vn.docbus.v1.Document", "vn.docbus.v1.Status",
-                                              "vn.docbus.v1.Event"};
     content_t c;
     struct route *r;
     batch_signer_t *s;
@@ -592,7 +603,7 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     }
     str_join(c.producer, sizeof c.producer, producer, NULL);
     c.body_type = type;
-    schemas_fingerprint(fingerprint_names[type], c.body_fingerprint);
+    memcpy(c.body_fingerprint, p->body_fingerprint[type], sizeof c.body_fingerprint);
     c.body = body;
     c.body_len = body_len;
     rc = batch_signer_add(s, &c, r);
