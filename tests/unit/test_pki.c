@@ -197,6 +197,52 @@ static void test_key_load_tells_foreign_keys_from_garbage(void **state)
     EVP_PKEY_free(key);
 }
 
+/* Writes text to p with mode 0600. */
+static void write_text(const char *p, const char *text)
+{
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(p, 0600), 0);
+}
+
+/* The direct read of pki's own form takes its line breaks as they come (CRLF, the body
+ * over two lines) and gives the very key; a PEM cut before its END line is no key. */
+static void test_key_load_reads_any_line_breaks_of_pkis_form(void **state)
+{
+    fixture_t *f = *state;
+    char p[700], pem[512], text[512];
+    EVP_PKEY *key = NULL, *orig = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    BIO *b = BIO_new(BIO_s_mem());
+    const char *body;
+    int n;
+    assert_non_null(orig);
+    assert_non_null(b);
+    assert_int_equal(pki_init(f->pki, f->err, sizeof f->err), 0);
+    assert_int_equal(PEM_write_bio_PrivateKey(b, orig, NULL, NULL, 0, NULL, NULL), 1);
+    n = BIO_read(b, pem, sizeof pem - 1);
+    assert_true(n > 0);
+    pem[n] = 0;
+    body = strchr(pem, '\n') + 1;   /* the 64 base64 characters */
+    assert_int_equal(strchr(body, '\n') - body, 64);
+    path(p, sizeof p, f, "crlf.key");
+    snprintf(text, sizeof text, "-----BEGIN PRIVATE KEY-----\r\n%.32s\r\n%.32s\r\n"
+             "-----END PRIVATE KEY-----\r\n", body, body + 32);
+    write_text(p, text);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), 0);
+    assert_int_equal(EVP_PKEY_eq(key, orig), 1);
+    EVP_PKEY_free(key);
+    key = NULL;
+    snprintf(text, sizeof text, "-----BEGIN PRIVATE KEY-----\n%.64s\n-----END PRI", body);
+    write_text(p, text);
+    assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
+    assert_null(key);
+    assert_non_null(strstr(f->err, "is not a PEM private key"));
+    BIO_free(b);
+    EVP_PKEY_free(orig);
+}
+
 static void test_rotation_keeps_old_certificate_and_both_verify(void **state)
 {
     fixture_t *f = *state;
@@ -395,6 +441,7 @@ int main(void)
         T(test_issue_writes_key_0600_and_cert_naming_the_unit),
         T(test_key_readable_by_others_is_refused),
         T(test_key_load_tells_foreign_keys_from_garbage),
+        T(test_key_load_reads_any_line_breaks_of_pkis_form),
         T(test_rotation_keeps_old_certificate_and_both_verify),
         T(test_trust_accepts_good_cert_and_returns_its_key),
         T(test_trust_rejects_unknown_signer),
