@@ -620,12 +620,9 @@ static int ed25519_pem_seed(const uint8_t *buf, size_t len, uint8_t seed[32])
     int rc = -1;
     if (len < sizeof begin || memcmp(buf, begin, sizeof begin - 1))
         return -1;
-    for (p += sizeof begin - 1; p < stop && *p != '-'; p++)
-        if (*p != '\n' && *p != '\r') {
-            if (n == sizeof b64)
-                return -1;
+    for (p += sizeof begin - 1; p < stop && *p != '-' && n < sizeof b64; p++)
+        if (*p != '\n' && *p != '\r')
             b64[n++] = *p;
-        }
     if (n == 64 && (size_t)(stop - p) >= sizeof end - 1 && !memcmp(p, end, sizeof end - 1) &&
         EVP_DecodeBlock(der, b64, 64) == 48 && !memcmp(der, prefix, sizeof prefix)) {
         memcpy(seed, der + 16, 32);
