@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "codec.h"
 #include "error.h"
 #include "kafka.h"
 #include "pki.h"
@@ -88,10 +89,6 @@ struct publisher {
     } *retry;
     size_t nretry, capretry;
 };
-
-/* The full names of the body schemas, in body_type_t order. */
-static const char *const body_schema_names[] = {"vn.docbus.v1.Document", "vn.docbus.v1.Status",
-                                                "vn.docbus.v1.Event"};
 
 /* Delivery reports are served every this many records: a poll per record (a queue lock
  * and a fatal-error check each) was ~3% of the import's main thread. */
@@ -488,9 +485,9 @@ publisher_t *publisher_new(const db_config_t *cfg, publish_fail_cb *fail_cb, voi
     /* the body schemas' fingerprints once, not by name for every record */
     if (schemas_init(errstr, errstr_size))
         goto fail;
-    for (int t = 0; t < 3; t++)
-        if (schemas_fingerprint(body_schema_names[t], p->body_fingerprint[t])) {
-            snprintf(errstr, errstr_size, "schema registry has no %s", body_schema_names[t]);
+    for (body_type_t t = BODY_DOCUMENT; t <= BODY_EVENT; t++)
+        if (schemas_fingerprint(body_type_schema(t), p->body_fingerprint[t])) {
+            snprintf(errstr, errstr_size, "schema registry has no %s", body_type_schema(t));
             goto fail;
         }
     snprintf(p->pki_dir, sizeof p->pki_dir, "%s", config_get(cfg, "docbus.pki.dir", "pki"));
