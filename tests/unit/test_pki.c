@@ -159,13 +159,22 @@ static void write_key(const char *p, EVP_PKEY *key)
     assert_int_equal(chmod(p, 0600), 0);
 }
 
+/* Writes text to p with mode 0600. */
+static void write_text(const char *p, const char *text)
+{
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(p, 0600), 0);
+}
+
 /* The fast decoder takes only Ed25519; other keys and non-keys keep their own message. */
 static void test_key_load_tells_foreign_keys_from_garbage(void **state)
 {
     fixture_t *f = *state;
     char p[700];
     EVP_PKEY *key = NULL, *other;
-    FILE *fp;
     assert_int_equal(pki_init(f->pki, f->err, sizeof f->err), 0);
     path(p, sizeof p, f, "other.key");
     other = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
@@ -181,10 +190,7 @@ static void test_key_load_tells_foreign_keys_from_garbage(void **state)
     EVP_PKEY_free(other);
     assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
     assert_non_null(strstr(f->err, "is not an Ed25519 key"));
-    fp = fopen(p, "w");
-    assert_non_null(fp);
-    fputs("-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n", fp);
-    fclose(fp);
+    write_text(p, "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n");
     assert_int_equal(pki_key_load(p, &key, f->err, sizeof f->err), DB_ERR_CONFIG);
     assert_null(key);
     assert_non_null(strstr(f->err, "is not a PEM private key"));
@@ -195,16 +201,6 @@ static void test_key_load_tells_foreign_keys_from_garbage(void **state)
     assert_int_equal(EVP_PKEY_eq(key, other), 1);
     EVP_PKEY_free(other);
     EVP_PKEY_free(key);
-}
-
-/* Writes text to p with mode 0600. */
-static void write_text(const char *p, const char *text)
-{
-    FILE *fp = fopen(p, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    assert_int_equal(fclose(fp), 0);
-    assert_int_equal(chmod(p, 0600), 0);
 }
 
 /* The direct read of pki's own form takes its line breaks as they come (CRLF, the body
