@@ -54,8 +54,9 @@ static void print_text(const topics_plan_t *plan, size_t total, int dry_run)
     for (size_t i = 0; i < plan->nactions; i++) {
         const topic_action_t *a = &plan->actions[i];
         if (a->create)
-            printf("%s %s (%d partitions, replication factor %d)\n", dry_run ? "would create" : "created",
-                   a->spec->name, a->spec->partitions, a->spec->replication_factor);
+            printf("%s %s (%d partition%s, replication factor %d)\n",
+                   dry_run ? "would create" : "created", a->spec->name, a->spec->partitions,
+                   a->spec->partitions == 1 ? "" : "s", a->spec->replication_factor);
         if (a->partitions_to)
             printf("%s %s: partitions %d -> %d\n", dry_run ? "would alter" : "altered",
                    a->spec->name, a->partitions_from, a->partitions_to);

@@ -17,6 +17,7 @@
 #include "sha256.h"
 #include "str.h"
 #include "strindex.h"
+#include "topics.h"
 
 #define MAX_TOPICS 16
 /* A producer fatal again right after each replacement (an ACL or a broker that refuses
@@ -303,19 +304,24 @@ int publisher_learn_topics(publisher_t *p, char *errstr, size_t errstr_size)
 
 static void check_fatal(publisher_t *p);
 
-/* Makes sure topic exists (created once per publisher; existing topics untouched) and
- * puts its index in the topic table in *ix. */
-static int ensure_topic(publisher_t *p, const char *topic, int *ix, char *errstr,
-                        size_t errstr_size)
+/* Makes sure topic (name: the topic without its prefix) exists, created with the
+ * partitions schemas/topics.json gives it when missing (once per publisher; existing
+ * topics untouched), and puts its index in the topic table in *ix. */
+static int ensure_topic(publisher_t *p, const char *topic, const char *name, int *ix,
+                        char *errstr, size_t errstr_size)
 {
     const char *names[1] = {topic};
-    int partitions;
+    topics_def_t *def;
+    int partitions, rc;
     long at = strindex_get(p->known_topics, topic);
     if (at >= 0) {
         *ix = (int)at;
         return 0;
     }
-    partitions = strstr(topic, "inbox.") ? 2 : 4;
+    if ((rc = topics_def_load(NULL, &def, errstr, errstr_size)))
+        return rc;
+    partitions = topics_def_partitions(def, name);
+    topics_def_destroy(def);
     /* A broker restart is survived here like in delivery: retry (serving delivery
      * reports) until the delivery deadline, then DB_ERR_KAFKA (exit 4). */
     int64_t give_up = now_ms() + p->deadline_ms;
@@ -587,7 +593,7 @@ int publisher_add(publisher_t *p, body_type_t type, const char *producer,
     for (int i = 0; i < ntopics; i++) {
         char topic[512];
         str_join(topic, sizeof topic, p->prefix, topics[i], NULL);
-        if ((rc = ensure_topic(p, topic, &r->topics[i], errstr, errstr_size))) {
+        if ((rc = ensure_topic(p, topic, topics[i], &r->topics[i], errstr, errstr_size))) {
             free(r);
             return rc;
         }

@@ -37,6 +37,27 @@ void topics_def_destroy(topics_def_t *d)
     free(d);
 }
 
+/* 1 when name is pattern, or pattern with a non-empty text in place of its {unit}. */
+static int name_matches(const char *pattern, const char *name)
+{
+    const char *u = strstr(pattern, UNIT_PLACEHOLDER);
+    size_t head, tail, len = strlen(name);
+    if (!u)
+        return !strcmp(pattern, name);
+    head = (size_t)(u - pattern);
+    tail = strlen(u + strlen(UNIT_PLACEHOLDER));
+    return len > head + tail && !strncmp(name, pattern, head) &&
+           !strcmp(name + len - tail, u + strlen(UNIT_PLACEHOLDER));
+}
+
+int topics_def_partitions(const topics_def_t *d, const char *name)
+{
+    for (size_t i = 0; i < d->ntopics; i++)
+        if (name_matches(d->topics[i].name, name))
+            return d->topics[i].partitions ? d->topics[i].partitions : d->partitions;
+    return d->partitions;
+}
+
 /* Reads an optional integer field in [min, max] into *out (left alone when absent). */
 static int get_int(json_t *obj, const char *field, int min, int max, int *out, const char *where,
                    char *errstr, size_t errstr_size)

@@ -80,6 +80,10 @@ int topics_def_load(const char *path, topics_def_t **out, char *errstr, size_t e
 /* Frees d; NULL is allowed. */
 void topics_def_destroy(topics_def_t *d);
 
+/* The partitions d gives the topic called name (without prefix; a template with {unit}
+ * matches any unit code in its place), or d's default for a name it does not list. */
+int topics_def_partitions(const topics_def_t *d, const char *name);
+
 /* Expands d into full topic specs: names get prefix, a name with {unit} becomes one
  * topic per unit of units (registry order). rf_override > 0 replaces every replication
  * factor, and min.insync.replicas is lowered to it where larger (*clamped is set to 1 if

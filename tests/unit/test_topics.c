@@ -101,9 +101,34 @@ static void evidence_is_kept_forever_changelogs_compacted_rejects_long(void **st
     /* production defaults: RF 3, min.insync.replicas 2 */
     assert_int_equal(events->replication_factor, 3);
     assert_string_equal(topic_spec_config(events, "min.insync.replicas"), "2");
-    assert_int_equal(inbox->partitions, 2);
+    assert_int_equal(inbox->partitions, 1);
     free(s);
     units_destroy(u);
+}
+
+/* What a publisher creates a missing topic with: the definition's count for the name,
+ * a {unit} template matching any unit code, the default for a name it does not list. */
+static void partitions_of_a_name_follow_the_definition(void **state)
+{
+    (void)state;
+    topics_def_t *d = NULL;
+    char err[256];
+    assert_int_equal(topics_def_load(NULL, &d, err, sizeof err), 0);
+    assert_int_equal(topics_def_partitions(d, "inbox.000.00.11.H29"), 1);
+    assert_int_equal(topics_def_partitions(d, "events"), 4);
+    assert_int_equal(topics_def_partitions(d, "certs"), 1);
+    assert_int_equal(topics_def_partitions(d, "inbox."), 4);        /* no unit in its place */
+    assert_int_equal(topics_def_partitions(d, "inboxes"), 4);
+    assert_int_equal(topics_def_partitions(d, "no.such.topic"), 4);
+    topics_def_destroy(d);
+    const char *json = "{\"defaults\":{\"partitions\":3},\"topics\":["
+                       "{\"name\":\"a.{unit}.b\",\"partitions\":7},{\"name\":\"c\"}]}";
+    assert_int_equal(topics_def_parse(json, strlen(json), "t", &d, err, sizeof err), 0);
+    assert_int_equal(topics_def_partitions(d, "a.X.b"), 7);
+    assert_int_equal(topics_def_partitions(d, "a.X.bb"), 3);           /* tail must match */
+    assert_int_equal(topics_def_partitions(d, "a..b"), 3);             /* empty unit */
+    assert_int_equal(topics_def_partitions(d, "c"), 3);                /* listed, no count */
+    topics_def_destroy(d);
 }
 
 static void replication_override_lowers_min_insync_replicas(void **state)
@@ -266,6 +291,7 @@ int main(void)
         cmocka_unit_test(embedded_definition_gives_one_inbox_per_unit_and_the_shared_topics),
         cmocka_unit_test(full_registry_gives_an_inbox_for_every_unit),
         cmocka_unit_test(evidence_is_kept_forever_changelogs_compacted_rejects_long),
+        cmocka_unit_test(partitions_of_a_name_follow_the_definition),
         cmocka_unit_test(replication_override_lowers_min_insync_replicas),
         cmocka_unit_test(bad_definitions_are_rejected_with_the_reason),
         cmocka_unit_test(plan_creates_missing_alters_drifted_and_leaves_the_rest),
