@@ -161,6 +161,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * here, before the first message of the new assignment can arrive. */
         if (rebuild_state_retrying(a, a->fatal, sizeof a->fatal))
             a->need_rebuild = -1;
+        if (a->verbose >= 0)
+            fprintf(stderr, "docbus aggregate: assigned %d partitions\n", parts->cnt);
         rd_kafka_assign(rk, parts);
     } else {
         /* Losing partitions: drop the open transaction whole, so the next owner

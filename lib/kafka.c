@@ -97,6 +97,15 @@ rd_kafka_t *kafka_consumer_new(const db_config_t *cfg, const char *group_id,
         set_default(conf, cfg, "topic.metadata.refresh.interval.ms", "5000", errstr, errstr_size) ||
         set_forced(conf, "group.id", group_id ? group_id : "docbus-nogroup", errstr, errstr_size))
         goto fail;
+    /* Most input topics (one inbox per unit) have one partition, and librdkafka's
+     * default, the range assignor, deals out each topic on its own: every one-partition
+     * topic went to the same member, so a second aggregator got only a share of the
+     * events topic. Round robin deals out all the group's partitions together; range
+     * stays listed, so that members of an older docbus still find a common protocol
+     * during a rolling upgrade. */
+    if (group_id && set_default(conf, cfg, "partition.assignment.strategy", "roundrobin,range",
+                                errstr, errstr_size))
+        goto fail;
     /* A group-less consumer reads bounded ranges (state, audit): when it waits at the
      * last stable offset for transaction markers, the broker should answer at once,
      * not after the default 500 ms fetch wait. It reads through once, as fast as it
