@@ -156,11 +156,15 @@ int cmd_import(int argc, char **argv)
      * partition's batch holds a record or two and the broker pays per batch (1.3-1.6 s of
      * broker CPU per 128k messages; 0.7-0.9 s at 100 ms). At 500 ms the full-scale import
      * cost the broker 12.0-12.6 s of CPU against 22.5-23.2 s at 100 ms, and took 48.5-51.8 s
-     * against 57.3-57.5 s; the bench input (415k messages) 5.6 s against 5.8 s. The end
-     * does not wait out the linger: publisher_finish flushes. One-shot commands keep
-     * 10 ms. */
+     * against 57.3-57.5 s; the bench input (415k messages) 5.6 s against 5.8 s. With one
+     * partition per inbox (half as many), 250 ms gives a partition's batch what 500 ms
+     * gave, and the import's end, where librdkafka's thread compresses and sends what the
+     * linger held, is half as long: the bench input 2.23-2.25 s against 2.34-2.37 s
+     * (medians of 2 x 8 alternating runs), the broker's CPU 0.76-0.82 s against
+     * 0.69-0.72 s. The end does not wait out the linger: publisher_finish flushes.
+     * One-shot commands keep 10 ms. */
     if (!config_get(cfg, "linger.ms", NULL) &&
-        config_set(cfg, "linger.ms", "500", errstr, sizeof errstr)) {
+        config_set(cfg, "linger.ms", "250", errstr, sizeof errstr)) {
         cli_err("import", "%s", errstr);
         rc = EXIT_CONFIG;
         goto out;
