@@ -90,19 +90,31 @@ jit_ticks() {
   echo "$sum"
 }
 TICKS=$(getconf CLK_TCK)
+# The broker process's CPU time (clock ticks) so far; 0 without one.
+broker_ticks() {
+  [ -n "$BROKER_PID" ] || { echo 0; return; }
+  awk '{print $14 + $15}' "/proc/$BROKER_PID/stat" 2>/dev/null || echo 0
+}
 
-# timed CMD...: runs CMD, sets T_WALL (s), T_PEAK (KB, max resident set size) and T_JIT
-# (the text " (broker JIT compiling N s)" when the local broker compiled meanwhile).
+# timed CMD...: runs CMD, sets T_WALL (s), T_PEAK (KB, max resident set size) and T_CPU:
+# the text " (CPU C s; broker B s, JIT compiling J s)" - CMD's own CPU time, and the
+# local broker's meanwhile, of which its JIT compiler threads' (when it compiled). Which
+# side's CPU moved tells a slow run of the VM from one of the broker.
 timed() {
-  local tf=$WORK/time.$$ rc j0 j1
+  local tf=$WORK/time.$$ rc j0 j1 b0 b1 user sys
   j0=$(jit_ticks)
-  /usr/bin/time -f '%e %M' -o "$tf" "$@"
+  b0=$(broker_ticks)
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@"
   rc=$?
   j1=$(jit_ticks)
-  read -r T_WALL T_PEAK < "$tf"
-  T_JIT=""
-  [ "$j1" -gt "$j0" ] && T_JIT=$(awk -v d=$((j1 - j0)) -v hz="$TICKS" \
-    'BEGIN { printf " (broker JIT compiling %.2f s)", d / hz }')
+  b1=$(broker_ticks)
+  read -r T_WALL T_PEAK user sys < "$tf"
+  T_CPU=$(awk -v u="$user" -v s="$sys" -v b=$((b1 - b0)) -v j=$((j1 - j0)) -v hz="$TICKS" \
+    -v lb="$BROKER_PID" 'BEGIN {
+      printf " (CPU %.2f s", u + s
+      if (lb != "") printf "; broker %.2f s", b / hz
+      if (j > 0) printf ", JIT compiling %.2f s", j / hz
+      printf ")" }')
   return $rc
 }
 # record ROW SIDE REP RATE PEAK N UNIT; repetitions up to 0 are warm-ups and are not kept
@@ -170,9 +182,10 @@ rm -rf "$SHM"
 # kcat peers use the producer settings docbus forces (idempotent, acks=all, lz4) and
 # values of the very sizes docbus produced; consumers read_committed like docbus. The
 # producing peer keeps librdkafka's default linger (5 ms): kcat -P waits out linger.ms at
-# its end (one value: 0.51 s at 500 ms, 0.01 s at 5 ms), so at docbus import's 500 ms it
-# idled ~0.4 s of its ~1.0 s; over 5-200 ms it takes ~0.6 s for the bench input, flat
-# (one partition fills its batches at any linger). docbus import flushes at its end.
+# its end (one value: 0.51 s at 500 ms, 0.01 s at 5 ms), so at docbus import's linger
+# (500 ms then, 250 ms now) it idled ~0.4 s of its ~1.0 s; over 5-200 ms it takes ~0.6 s
+# for the bench input, flat (one partition fills its batches at any linger). docbus
+# import flushes at its end.
 KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
 have_audit=0
@@ -223,7 +236,7 @@ for ((r = first; r <= REPS; r++)); do
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
   if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
     record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
-    say "  import: ${T_WALL} s${T_JIT}"
+    say "  import: ${T_WALL} s${T_CPU}"
   else
     say "import failed: $(tail -1 "$WORK/import.err")"
   fi
@@ -245,7 +258,7 @@ EOF
   head -n "$MSGS" "$WORK/values.txt" > "$WORK/values.head" && mv "$WORK/values.head" "$WORK/values.txt"
   if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
     record produce peer $r "$(python3 -c "print($kmsgs / $T_WALL)")" "$T_PEAK" "$kmsgs" msg/s
-    say "  kcat -P: ${T_WALL} s${T_JIT}"
+    say "  kcat -P: ${T_WALL} s${T_CPU}"
   fi
 
   if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
