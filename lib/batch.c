@@ -219,13 +219,13 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
  * for a whole batch of such contents at once (up to ARENA_FIRST_MAX): grown by doubling
  * from 4 KiB, each unit's two arenas were copied seven times over in its first batches
  * (realloc ~2 % of an import's signing thread). */
-#define ARENA_FIRST_MAX (8u << 20)
+#define ARENA_FIRST_MAX ((size_t)8 << 20)
 static size_t arena_want(const batch_signer_t *s, size_t need)
 {
     size_t whole = need * (size_t)s->max_count;
-    if (s->arena_cap == 0 && whole > need)
-        return whole < ARENA_FIRST_MAX ? whole : (need > ARENA_FIRST_MAX ? need : ARENA_FIRST_MAX);
-    return s->arena_len + need;
+    if (s->arena_cap)
+        return s->arena_len + need;
+    return whole < ARENA_FIRST_MAX ? whole : need > ARENA_FIRST_MAX ? need : ARENA_FIRST_MAX;
 }
 
 static int signer_release(batch_signer_t *s, int wait);

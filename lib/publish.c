@@ -76,6 +76,7 @@ struct publisher {
     } *topic;
     size_t ntopic, captopic;
     strindex_t *signer_of;       /* unit code -> index in signers */
+    topics_def_t *topics_def;    /* schemas/topics.json, loaded when a topic is missing */
     uint8_t body_fingerprint[3][8];  /* of Document, Status, Event (body_type_t order) */
     int recreating;
     int recreate_failed;         /* no (more) replacement producers: stop trying */
@@ -311,17 +312,15 @@ static int ensure_topic(publisher_t *p, const char *topic, const char *name, int
                         char *errstr, size_t errstr_size)
 {
     const char *names[1] = {topic};
-    topics_def_t *def;
     int partitions, rc;
     long at = strindex_get(p->known_topics, topic);
     if (at >= 0) {
         *ix = (int)at;
         return 0;
     }
-    if ((rc = topics_def_load(NULL, &def, errstr, errstr_size)))
+    if (!p->topics_def && (rc = topics_def_load(NULL, &p->topics_def, errstr, errstr_size)))
         return rc;
-    partitions = topics_def_partitions(def, name);
-    topics_def_destroy(def);
+    partitions = topics_def_partitions(p->topics_def, name);
     /* A broker restart is survived here like in delivery: retry (serving delivery
      * reports) until the delivery deadline, then DB_ERR_KAFKA (exit 4). */
     int64_t give_up = now_ms() + p->deadline_ms;
@@ -723,6 +722,7 @@ void publisher_destroy(publisher_t *p)
     }
     strindex_destroy(p->known_topics);
     strindex_destroy(p->signer_of);
+    topics_def_destroy(p->topics_def);
     free(p->topic);
     free(p->retry);
     free(p->signers);

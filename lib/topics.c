@@ -40,14 +40,14 @@ void topics_def_destroy(topics_def_t *d)
 /* 1 when name is pattern, or pattern with a non-empty text in place of its {unit}. */
 static int name_matches(const char *pattern, const char *name)
 {
-    const char *u = strstr(pattern, UNIT_PLACEHOLDER);
+    const char *u = strstr(pattern, UNIT_PLACEHOLDER), *rest;
     size_t head, tail, len = strlen(name);
     if (!u)
         return !strcmp(pattern, name);
+    rest = u + strlen(UNIT_PLACEHOLDER);
     head = (size_t)(u - pattern);
-    tail = strlen(u + strlen(UNIT_PLACEHOLDER));
-    return len > head + tail && !strncmp(name, pattern, head) &&
-           !strcmp(name + len - tail, u + strlen(UNIT_PLACEHOLDER));
+    tail = strlen(rest);
+    return len > head + tail && !strncmp(name, pattern, head) && !strcmp(name + len - tail, rest);
 }
 
 int topics_def_partitions(const topics_def_t *d, const char *name)
