@@ -188,12 +188,93 @@ rm -rf "$SHM"
 # import flushes at its end.
 KPROD=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4
        -X batch.num.messages=10000 -X queue.buffering.max.messages=500000)
+
+# produce_docbus: the timed import of round r into prefix P, then the sizes of every
+# message in the topics (TOTAL, which the consumers read) and kcat's values of the
+# sizes of the first MSGS, kept for the next round.
+produce_docbus() {
+  if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
+    record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+    say "  import: ${T_WALL} s${T_CPU}"
+  else
+    say "import failed: $(tail -1 "$WORK/import.err")"
+  fi
+  kcat -b "$BOOT" -G "${P}sizes" -X auto.offset.reset=earliest -e -q -f '%S\n' \
+    "^${P//./\\.}inbox\\..*" "${P}events" > "$WORK/sizes.txt" 2>/dev/null
+  TOTAL=$(wc -l < "$WORK/sizes.txt")
+  python3 - "$WORK/sizes.txt" "$WORK/values.txt" "$MSGS" <<'EOF'
+import base64, os, sys
+# random base64 text (no newline). LZ4 cannot shrink it (267 of 270 MB stored), while the
+# envelopes shrink 2:1; the peer producing the envelopes' own bytes instead (kcat -D)
+# took as long (median 1.13 against 1.15 s, 5 runs each, 2026-11-29): kept simple.
+sizes = [int(line) for line in open(sys.argv[1])][:int(sys.argv[3])]
+with open(sys.argv[2], "wb") as out:
+    for n in sizes:
+        out.write(base64.b64encode(os.urandom(n))[:n] + b"\n")
+EOF
+}
+
+# produce_peer: kcat -P of the values produce_docbus wrote last (every round imports the
+# same input, so their sizes differ from this round's by a few bytes at most), as many as
+# the timed import's messages, into one topic of prefix P.
+produce_peer() {
+  if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
+    record produce peer $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
+    say "  kcat -P: ${T_WALL} s${T_CPU}, $(wc -c < "$WORK/values.txt") bytes"
+  fi
+}
+
+# aggregate_docbus / audit_docbus: docbus aggregate / audit of every message of round r.
+aggregate_docbus() {
+  if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
+    record aggregate docbus $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
+    say "  aggregate: ${T_WALL} s${T_CPU}"
+  else
+    say "aggregate failed: $(tail -1 "$WORK/agg.err")"
+  fi
+}
+audit_docbus() {
+  if timed "$DOCBUS" audit -q --from 2010-01-01 "${X[@]}" > /dev/null 2> "$WORK/audit.err"; then
+    record audit docbus $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
+    say "  audit: ${T_WALL} s${T_CPU}"
+  else
+    say "audit exited non-zero: $(tail -1 "$WORK/audit.err")"
+  fi
+}
+
+# read_peer ROW GROUP: kcat -C of the round's topics, as consumer group GROUP, as ROW's peer.
+read_peer() {
+  if timed kcat -b "$BOOT" -G "${P}$2" -X auto.offset.reset=earliest \
+       -X isolation.level=read_committed -e -q \
+       "^${P//./\\.}inbox\\..*" "${P}events" > /dev/null 2>&1; then
+    record "$1" peer $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
+    say "  kcat -C ($1's peer): ${T_WALL} s${T_CPU}"
+  fi
+}
+
+# in_turn DOCBUS_STEP PEER_STEP: the two sides of a pair, one after the other. Which
+# goes first alternates: docbus in the warm-ups and odd rounds, the peer in even ones.
+# The side going second meets the broker as the first left it: in 28 bench-like rounds
+# on one broker (2026-11-30, docs/bench.md, sixteenth session) kcat -P took 1.05 and
+# 1.32 s in the median going second, 1.21 and 1.63 s going first; docbus import
+# 2.33-2.54 s either way. Always going first, docbus left its peer the better place.
+in_turn() {
+  # each argument is a command line: split on purpose
+  if [ $r -gt 0 ] && [ $((r % 2)) = 0 ]; then
+    $2
+    $1
+  else
+    $1
+    $2
+  fi
+}
+
 have_audit=0
 "$DOCBUS" audit --help >/dev/null 2>&1 && have_audit=1
 # The first rounds are run and not recorded: a broker that has just started compiles its
 # hot paths as it goes (the first two imports of the bench input cost it ~7.5 s of CPU
-# each, later ones ~3.5 s), and docbus, going first in every round, would pay for that
-# in round 1 while kcat found the broker warm. One import was not enough: over eight
+# each, later ones ~3.5 s), and docbus, going first in round 1, would pay for that
+# while kcat found the broker warm. One import was not enough: over eight
 # rounds of warm-ups and a timed import on a fresh broker, the broker's CPU in the timed
 # import fell from 2.5-2.7 s to 0.7-0.9 s (its C2 compiler threads and G1's concurrent
 # marking busy in the early rounds; the same with a 1 GiB heap), and the import's wall
@@ -234,55 +315,9 @@ for ((r = first; r <= REPS; r++)); do
       say "warm-up import failed: $(tail -1 "$WORK/import.err")"
   done
   for w in 1 2; do seq 1 1000 | kcat -P -b "$BOOT" -t "${P}kcat" 2>/dev/null; done
-  if timed "$DOCBUS" import -q "$WORK/main.jsonl" "${X[@]}" 2> "$WORK/import.err"; then
-    record produce docbus $r "$(python3 -c "print($MSGS / $T_WALL)")" "$T_PEAK" "$MSGS" msg/s
-    say "  import: ${T_WALL} s${T_CPU}"
-  else
-    say "import failed: $(tail -1 "$WORK/import.err")"
-  fi
-  # sizes of what docbus wrote, then the same number of values of the same sizes
-  kcat -b "$BOOT" -G "${P}sizes" -X auto.offset.reset=earliest -e -q -f '%S\n' \
-    "^${P//./\\.}inbox\\..*" "${P}events" > "$WORK/sizes.txt" 2>/dev/null
-  python3 - "$WORK/sizes.txt" "$WORK/values.txt" <<'EOF'
-import base64, os, sys
-# random base64 text (no newline). LZ4 cannot shrink it (267 of 270 MB stored), while the
-# envelopes shrink 2:1; the peer producing the envelopes' own bytes instead (kcat -D)
-# took as long (median 1.13 against 1.15 s, 5 runs each, 2026-11-29): kept simple.
-with open(sys.argv[2], "wb") as out:
-    for line in open(sys.argv[1]):
-        n = int(line)
-        out.write(base64.b64encode(os.urandom(n))[:n] + b"\n")
-EOF
-  TOTAL=$(wc -l < "$WORK/sizes.txt")
-  kmsgs=$MSGS    # the peer produces as many values as the timed import, of the same sizes
-  head -n "$MSGS" "$WORK/values.txt" > "$WORK/values.head" && mv "$WORK/values.head" "$WORK/values.txt"
-  if timed kcat -P -l -b "$BOOT" -t "${P}kcat" "${KPROD[@]}" "$WORK/values.txt"; then
-    record produce peer $r "$(python3 -c "print($kmsgs / $T_WALL)")" "$T_PEAK" "$kmsgs" msg/s
-    say "  kcat -P: ${T_WALL} s${T_CPU}"
-  fi
-
-  if timed "$DOCBUS" aggregate -q --until-caught-up "${X[@]}" > /dev/null 2> "$WORK/agg.err"; then
-    record aggregate docbus $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
-  else
-    say "aggregate failed: $(tail -1 "$WORK/agg.err")"
-  fi
-  if timed kcat -b "$BOOT" -G "${P}kcat-c" -X auto.offset.reset=earliest \
-       -X isolation.level=read_committed -e -q \
-       "^${P//./\\.}inbox\\..*" "${P}events" > /dev/null 2>&1; then
-    record aggregate peer $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
-  fi
-  if [ $have_audit = 1 ]; then
-    if timed "$DOCBUS" audit -q --from 2010-01-01 "${X[@]}" > /dev/null 2> "$WORK/audit.err"; then
-      record audit docbus $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
-    else
-      say "audit exited non-zero: $(tail -1 "$WORK/audit.err")"
-    fi
-    if timed kcat -b "$BOOT" -G "${P}kcat-a" -X auto.offset.reset=earliest \
-         -X isolation.level=read_committed -e -q \
-         "^${P//./\\.}inbox\\..*" "${P}events" > /dev/null 2>&1; then
-      record audit peer $r "$(python3 -c "print($TOTAL / $T_WALL)")" "$T_PEAK" "$TOTAL" msg/s
-    fi
-  fi
+  in_turn produce_docbus produce_peer
+  in_turn aggregate_docbus "read_peer aggregate kcat-c"
+  [ $have_audit = 1 ] && in_turn audit_docbus "read_peer audit kcat-a"
 done
 
 # ---------------------------------------------------------------- full scale
