@@ -128,19 +128,11 @@ static kslot_t *kmap_upsert(kmap_t *m, const uint8_t key[KMAP_KEY], int *created
     return &m->slots[i];
 }
 
-static uint64_t fnv64(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Key of one producer seq: SHA-256 would do, but the name hash and seq are unique
  * enough for "was this seq claimed by a failed message". */
 static void seq_key(const char *producer, int64_t seq, uint8_t key[KMAP_KEY])
 {
-    uint64_t h = fnv64(producer);
+    uint64_t h = str_fnv64(producer);
     memcpy(key, &h, 8);
     memcpy(key + 8, &seq, 8);
 }
@@ -263,7 +255,7 @@ static prod_t *prod_get(audit_t *a, const char *name, int create)
 {
     size_t i;
     if (a->capprods)
-        for (i = fnv64(name) & (a->capprods - 1); a->prods[i]; i = (i + 1) & (a->capprods - 1))
+        for (i = str_fnv64(name) & (a->capprods - 1); a->prods[i]; i = (i + 1) & (a->capprods - 1))
             if (!strcmp(a->prods[i]->name, name))
                 return a->prods[i];
     if (!create)
@@ -276,7 +268,7 @@ static prod_t *prod_get(audit_t *a, const char *name, int create)
         for (size_t j = 0; j < a->capprods; j++) {
             if (!a->prods[j])
                 continue;
-            for (i = fnv64(a->prods[j]->name) & (cap - 1); np[i]; i = (i + 1) & (cap - 1))
+            for (i = str_fnv64(a->prods[j]->name) & (cap - 1); np[i]; i = (i + 1) & (cap - 1))
                 ;
             np[i] = a->prods[j];
         }
@@ -289,7 +281,7 @@ static prod_t *prod_get(audit_t *a, const char *name, int create)
         return NULL;
     snprintf(p->name, sizeof p->name, "%s", name);
     p->last_batch = -1;
-    for (i = fnv64(name) & (a->capprods - 1); a->prods[i]; i = (i + 1) & (a->capprods - 1))
+    for (i = str_fnv64(name) & (a->capprods - 1); a->prods[i]; i = (i + 1) & (a->capprods - 1))
         ;
     a->prods[i] = p;
     a->nprods++;
@@ -615,7 +607,7 @@ int audit_message_verified(audit_t *a, const audit_msg_t *msg, int vrc, const ch
      * hash is folded in so each topic has its own first copy. */
     memcpy(leaf, v->leaf, 32);   /* proven by verifier_check */
     memcpy(key, leaf, KMAP_KEY);
-    uint64_t th = fnv64(msg->topic);
+    uint64_t th = str_fnv64(msg->topic);
     for (int i = 0; i < 8; i++)
         key[i] ^= (uint8_t)(th >> (8 * i));
     if (!(s = kmap_upsert(&a->copies, key, &created)))

@@ -765,10 +765,7 @@ struct continuity {
 
 static size_t name_hash(const char *s, size_t cap)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return (size_t)h & (cap - 1);
+    return (size_t)str_fnv64(s) & (cap - 1);
 }
 
 continuity_t *continuity_new(continuity_cb *cb, void *opaque, int expect_from_one)

@@ -24,6 +24,14 @@ size_t str_join(char *dst, size_t size, ...)
     return total;
 }
 
+uint64_t str_fnv64(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h;
+}
+
 char *str_u64(char buf[21], uint64_t v)
 {
     char tmp[20];
@@ -42,7 +50,9 @@ char *str_i64(char buf[21], int64_t v)
 {
     if (v >= 0)
         return str_u64(buf, (uint64_t)v);
+    char digits[21];
     buf[0] = '-';
-    str_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+    str_u64(digits, (uint64_t)0 - (uint64_t)v);
+    memcpy(buf + 1, digits, strlen(digits) + 1);   /* at most 19 digits */
     return buf;
 }

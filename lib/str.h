@@ -11,6 +11,10 @@
  * (>= size means truncated), as snprintf does. */
 size_t str_join(char *dst, size_t size, ...);
 
+/* FNV-1a of the NUL-terminated s: a quick hash of short names (topics, unit codes) for
+ * tables and caches, not for anything an adversary may choose to collide. */
+uint64_t str_fnv64(const char *s);
+
 /* Writes v in decimal to buf (room for 21 bytes), NUL-terminated; returns buf. */
 char *str_u64(char buf[21], uint64_t v);
 

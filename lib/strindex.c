@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "str.h"
 
 struct slot {
     char *s;            /* NULL: empty */
@@ -18,14 +19,10 @@ struct strindex {
     size_t cap, n;      /* cap: a power of two */
 };
 
-/* FNV-1a: the names are short (topic names, unit codes). */
+/* FNV-1a, its high bits folded into the low ones that pick a slot. */
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = str_fnv64(s);
     return h ^ (h >> 29);
 }
 

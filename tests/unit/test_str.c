@@ -1,5 +1,5 @@
 /* test_str.c - str_join and the decimal writers agree with snprintf, truncation
- * included; strindex keeps every name's value across growth. */
+ * included; str_fnv64 is FNV-1a; strindex keeps every name's value across growth. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +41,15 @@ static void test_decimal_matches_snprintf(void **state)
     }
 }
 
+/* The published FNV-1a 64-bit vectors (offset basis, "a", "foobar"). */
+static void test_fnv64_is_fnv1a(void **state)
+{
+    (void)state;
+    assert_true(str_fnv64("") == 0xcbf29ce484222325ULL);
+    assert_true(str_fnv64("a") == 0xaf63dc4c8601ec8cULL);
+    assert_true(str_fnv64("foobar") == 0x85944171f73967e8ULL);
+}
+
 static void test_index_keeps_values_across_growth(void **state)
 {
     (void)state;
@@ -78,6 +87,7 @@ static void test_index_keeps_values_across_growth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fnv64_is_fnv1a),
         cmocka_unit_test(test_join_matches_snprintf_at_every_size),
         cmocka_unit_test(test_decimal_matches_snprintf),
         cmocka_unit_test(test_index_keeps_values_across_growth),
