@@ -222,9 +222,9 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 #define ARENA_FIRST_MAX ((size_t)8 << 20)
 static size_t arena_want(const batch_signer_t *s, size_t need)
 {
-    size_t whole = need * (size_t)s->max_count;
     if (s->arena_cap)
         return s->arena_len + need;
+    size_t whole = need * (size_t)s->max_count;
     return whole < ARENA_FIRST_MAX ? whole : need > ARENA_FIRST_MAX ? need : ARENA_FIRST_MAX;
 }
 

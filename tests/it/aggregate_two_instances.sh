@@ -66,9 +66,9 @@ start A 2; pa=$pid
 start B 2; pb=$pid
 joined A2.err
 joined B2.err
-# Both hold about half of the input partitions (the range assignor gave every
-# one-partition inbox topic to one of them): wait for both to report the assignment of
-# the same rebalance, then compare.
+# Each holds a fair share of the input partitions (librdkafka's default range assignor,
+# dealing out each topic on its own, gave every one-partition inbox to the same
+# instance): wait for both to report the assignment of the same rebalance, then compare.
 last_assigned() { grep -o 'assigned [0-9]* partitions' "$1" | tail -1 | awk '{print $2}'; }
 end=$((SECONDS + 20))
 until na=$(last_assigned A2.err); nb=$(last_assigned B2.err); [ $((${na:-0} + ${nb:-0})) -eq "$parts" ]; do
