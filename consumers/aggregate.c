@@ -46,6 +46,9 @@ struct agg {
     char counts_topic[256], seen_topic[256], rejected_topic[256], events_topic[256];
     char inbox_prefix[256], prefix[200];
     rd_kafka_topic_partition_list_t *targets;   /* input partitions with end offsets at start */
+    rd_kafka_topic_partition_list_t *committed; /* offsets our transactions committed since
+                                                 * the last assignment (NULL: none) */
+    int at_targets;              /* every assigned partition was read to its target */
     int until_caught_up, json, verbose;
     int need_rebuild;            /* 1: after an abort; -1: rebuilding failed (see fatal) */
     char fatal[512];
@@ -155,6 +158,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct agg *a = opaque;
+    /* another member may commit past what we committed once the partitions move */
+    if (a->committed)
+        rd_kafka_topic_partition_list_destroy(a->committed);
+    a->committed = NULL;
+    a->at_targets = 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         /* Another instance may have counted these partitions until now: its last
          * transaction is committed before we get them, so rebuild from the changelogs
@@ -301,6 +309,23 @@ static int produce_dirty(const char *key, size_t klen, const char *value, size_t
     return err ? DB_ERR_KAFKA : 0;
 }
 
+/* Records the offsets in pos (the positions a transaction just committed; invalid ones
+ * were not sent) as the group's committed offsets of those partitions. */
+static void remember_committed(struct agg *a, const rd_kafka_topic_partition_list_t *pos)
+{
+    if (!a->committed && !(a->committed = rd_kafka_topic_partition_list_new(pos->cnt)))
+        return;
+    for (int i = 0; i < pos->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &pos->elems[i];
+        rd_kafka_topic_partition_t *c;
+        if (p->offset < 0)
+            continue;
+        if (!(c = rd_kafka_topic_partition_list_find(a->committed, p->topic, p->partition)))
+            c = rd_kafka_topic_partition_list_add(a->committed, p->topic, p->partition);
+        c->offset = p->offset;
+    }
+}
+
 /* Commits the open transaction: count updates, seen ids, rejects and the input offsets
  * together, or nothing. Returns 0, 1 when the transaction was aborted (state must be
  * rebuilt and input rewound), or -1 on a fatal error. */
@@ -324,12 +349,14 @@ static int commit_txn(struct agg *a, char *errstr, size_t errstr_size)
      * to read_committed readers or neither is (the Kafka Streams exactly-once pattern). */
     error = rd_kafka_send_offsets_to_transaction(a->producer, pos, gm, -1);
     rd_kafka_consumer_group_metadata_destroy(gm);
+    if (!error)
+        error = rd_kafka_commit_transaction(a->producer, -1);
+    if (error) {
+        rd_kafka_topic_partition_list_destroy(pos);
+        goto txn_error;
+    }
+    remember_committed(a, pos);
     rd_kafka_topic_partition_list_destroy(pos);
-    if (error)
-        goto txn_error;
-    error = rd_kafka_commit_transaction(a->producer, -1);
-    if (error)
-        goto txn_error;
     a->txns++;
     a->resets = 0;
     return 0;
@@ -375,12 +402,55 @@ static int rewind_to_committed(struct agg *a, char *errstr, size_t errstr_size)
     return err || error ? DB_ERR_KAFKA : 0;
 }
 
+/* The group's lag from the offsets this instance committed itself, when it committed
+ * every target partition since its assignment: returns 1 with *lag set, else 0 (only
+ * the coordinator knows; asking it costs a round trip, and right after a commit a retry
+ * while the transaction's offsets settle, ~100 ms). */
+static int own_lag(struct agg *a, int64_t *lag)
+{
+    int64_t sum = 0;
+    if (!a->committed)
+        return 0;
+    for (int i = 0; i < a->targets->cnt; i++) {
+        const rd_kafka_topic_partition_t *t = &a->targets->elems[i], *c;
+        if (!(c = rd_kafka_topic_partition_list_find(a->committed, t->topic, t->partition)))
+            return 0;
+        if (t->offset > c->offset)
+            sum += t->offset - c->offset;
+    }
+    *lag = sum;
+    return 1;
+}
+
+/* Returns 1 when every partition assigned to this instance has been read up to its
+ * target (the end offset seen at start), so that what is in the pipe is the last to
+ * count before --until-caught-up may end; 0 otherwise or when unknown. */
+static int read_to_targets(struct agg *a)
+{
+    rd_kafka_topic_partition_list_t *pos = NULL;
+    int done = 1;
+    if (rd_kafka_assignment(a->consumer, &pos) || !pos)
+        return 0;
+    rd_kafka_position(a->consumer, pos);
+    for (int i = 0; i < pos->cnt && done; i++) {
+        const rd_kafka_topic_partition_t *p = &pos->elems[i], *t =
+            rd_kafka_topic_partition_list_find(a->targets, p->topic, p->partition);
+        if (t && t->offset > 0 && p->offset < t->offset)
+            done = 0;   /* an invalid position (nothing read yet) is negative */
+    }
+    done = done && pos->cnt > 0;
+    rd_kafka_topic_partition_list_destroy(pos);
+    return done;
+}
+
 /* Returns 1 when the group's committed offsets reached the end offsets seen at start
  * (the --until-caught-up target); *lag gets the messages still to go (-1: unknown). A
  * busy coordinator (a rebalance waiting for a member) is waited for at most wait_ms. */
 static int caught_up(struct agg *a, int64_t *lag, int64_t wait_ms)
 {
     char errstr[256];
+    if (own_lag(a, lag))
+        return *lag == 0;
     if (kafka_group_lag(a->consumer, a->targets, lag, (int)wait_ms, errstr, sizeof errstr)) {
         *lag = -1;
         return 0;
@@ -544,7 +614,7 @@ int cmd_aggregate(int argc, char **argv)
     char errstr[1024], pattern[600];
     int early, opt, rc = EXIT_FAIL, show = cli_progress_enabled();
     int64_t txn_start = 0, last_progress = 0, t0 = now_ms(), lag = 0, txn_max_ms, txn_max_msgs;
-    int64_t txn_timeout_ms;
+    int64_t txn_timeout_ms, targets_checked = 0;
     struct stall stall = {0, INT64_MAX, t0};
     int idle = 0;
     rd_kafka_topic_partition_list_t *sub = NULL;
@@ -681,14 +751,25 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (m)
             rd_kafka_message_destroy(m);
+        /* --until-caught-up: once every assigned partition is read to its target, count
+         * what is left, commit and check now, rather than after a poll that waited in
+         * vain (a partition's end-of-partition event comes with a later fetch). Looked
+         * at when the local queue ran dry, at most every 5 ms. */
+        if (a.until_caught_up && !got && a.now - targets_checked >= 5) {
+            targets_checked = a.now;
+            if ((a.at_targets = read_to_targets(&a)) && a.verbose > 0)
+                fprintf(stderr, "docbus aggregate: every assigned partition read to its target\n");
+        }
         /* count what the pipe has proven; all of it when the input has nothing new */
-        if ((rc = verify_pipe_drain(a.pipe, got ? VERIFY_DRAIN_READY : VERIFY_DRAIN_ALL, count_one, &a)))
+        if ((rc = verify_pipe_drain(a.pipe, got && !a.at_targets ? VERIFY_DRAIN_READY : VERIFY_DRAIN_ALL,
+                                    count_one, &a)))
             goto out;
         /* --until-caught-up: input idle for one full poll means the end may be reached;
          * commit now and ask, rather than at the next transaction or progress tick. A
          * poll that did not wait (messages were in the pipe) finding nothing only means
          * the next fetch is on its way. */
-        idle = a.until_caught_up && !got && pending == 0;
+        idle = a.until_caught_up && ((!got && pending == 0) || a.at_targets);
+        a.at_targets = 0;
         if (a.in_txn && (a.txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
             int r;

@@ -23,8 +23,12 @@ check_eq "import: every line valid and delivered" "$(wc -l < sim.jsonl) 0 $(wc -
 # small transactions, so that the figures below are exact across many commits; a small
 # prefetch queue, so that librdkafka's fetcher pauses on it again and again and the
 # aggregator must wake it (kafka_refill) for the input to keep coming
-aggregate_run agg.json -X docbus.aggregate.commit.messages=1500 -X queued.min.messages=300
+aggregate_run agg.json -X docbus.aggregate.commit.messages=1500 -X queued.min.messages=300 -v
 check_eq "aggregate exit code" 0 "$?"
+# the last transaction closes as soon as every partition is read to its end offset at
+# start, not after a poll waiting for more (the figures below show it counted them all)
+check_eq "aggregate: the end seen by reading to the targets" 1 \
+    "$(grep -c 'every assigned partition read to its target' agg.json.err)"
 check_eq "aggregate: the paused fetcher was woken" true "$(jq -r '.fetcher_wakeups > 0' agg.json)"
 check_eq "aggregate: nothing rejected, no duplicates" "0 0" "$(jq -r '"\(.rejected) \(.duplicates)"' agg.json)"
 check_eq "aggregate: a transaction per 1,500 messages at least" true \
