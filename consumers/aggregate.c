@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "record.h"
 #include "seen.h"
+#include "txn_commit.h"
 #include "verify.h"
 #include "verify_pipe.h"
 
@@ -52,11 +53,15 @@ struct agg {
     int until_caught_up, json, verbose;
     int need_rebuild;            /* 1: after an abort; -1: rebuilding failed (see fatal) */
     char fatal[512];
-    int in_txn;
+    int in_txn;                  /* messages were counted since the last hand-over */
+    txn_committer_t *committer;  /* commits each transaction on a thread of its own */
+    txn_batch_t *batches[2];     /* one being filled here, one with the committer (or spare) */
+    txn_batch_t *building;       /* the transaction being counted: rejects, then at the
+                                  * hand-over the seen ids, count records and offsets */
     int producer_broken;         /* the producer hit a fatal error; replace it */
     int resets;                  /* producer replacements since the last commit */
     char txid[300];
-    uint8_t (*seen_new)[16];     /* ids counted in the open transaction, not yet produced */
+    uint8_t (*seen_new)[16];     /* ids counted in this transaction, not yet handed over */
     size_t seen_n, seen_cap;
     /* the current message's source, for facts */
     char src[300];
@@ -66,6 +71,7 @@ struct agg {
     int64_t rebuilt_at;          /* ms: when the state was last rebuilt (the stall clock
                                   * restarts there: nothing is consumed while it runs) */
     int64_t txn_msgs;            /* messages counted in the open transaction */
+    int64_t flight_msgs;         /* messages counted in the one handed to the committer */
 };
 
 static int64_t now_ms(void)
@@ -145,20 +151,58 @@ static int rebuild_state_retrying(struct agg *a, char *errstr, size_t errstr_siz
     return rc;
 }
 
-/* Aborts the open transaction (kafka_txn_abort); returns 0, or -1 when the producer is
- * left in a fatal state (errstr says why). */
-static int abort_txn(struct agg *a, char *errstr, size_t errstr_size)
+/* Forgets what was counted since the last hand-over (the state is rebuilt from Kafka
+ * before counting goes on). */
+static void drop_txn(struct agg *a)
 {
     a->in_txn = 0;
     a->seen_n = 0;
-    return kafka_txn_abort(a->producer, errstr, errstr_size);
+    txn_batch_clear(a->building);
+}
+
+static void remember_committed(struct agg *a, const rd_kafka_topic_partition_list_t *pos);
+
+/* Collects the outcome of the transaction handed to the committer, if any (waiting for
+ * it), and acts on it: a commit is remembered; an abort makes the loop recount from the
+ * last commit, a fatal error replace the producer first. Returns the outcome. */
+static txn_result_t collect_txn(struct agg *a)
+{
+    char errstr[512] = "";
+    txn_batch_t *done = NULL;
+    txn_result_t r = a->committer ? txn_committer_wait(a->committer, &done, errstr, sizeof errstr)
+                                  : TXN_COMMITTED;
+    if (!done)
+        return TXN_COMMITTED;
+    if (r == TXN_COMMITTED) {
+        if (txn_batch_offsets(done))
+            remember_committed(a, txn_batch_offsets(done));
+        a->txns++;
+        a->resets = 0;
+        if (a->verbose > 0)
+            fprintf(stderr, "docbus aggregate: transaction %" PRIu64 " committed (%" PRId64
+                    " messages, %zu records)\n", a->txns, a->flight_msgs, txn_batch_records(done));
+    } else {
+        /* what was counted since is dropped too: the recount starts at the last commit */
+        drop_txn(a);
+        if (r == TXN_FATAL) {
+            cli_err("aggregate", "transaction failed fatally: %s", errstr);
+            a->producer_broken = 1;
+        } else {
+            cli_err("aggregate", "transaction aborted (%s); recounting from the last commit", errstr);
+        }
+        a->need_rebuild = 1;
+    }
+    txn_batch_clear(done);
+    return r;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct agg *a = opaque;
-    /* another member may commit past what we committed once the partitions move */
+    /* the transaction in flight ends before the partitions move (its offsets are of
+     * this generation); another member may then commit past what we committed */
+    collect_txn(a);
     if (a->committed)
         rd_kafka_topic_partition_list_destroy(a->committed);
     a->committed = NULL;
@@ -173,18 +217,18 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             fprintf(stderr, "docbus aggregate: assigned %d partitions\n", parts->cnt);
         rd_kafka_assign(rk, parts);
     } else {
-        /* Losing partitions: drop the open transaction whole, so the next owner
-         * recounts from the last committed offsets and never sees half our work; the
-         * messages still being verified go with it. */
+        /* Losing partitions: drop what was counted since the last hand-over, so the next
+         * owner recounts from the last committed offsets and never sees half our work;
+         * the messages still being verified go with it. */
         verify_pipe_discard(a->pipe);
-        if (a->in_txn && abort_txn(a, a->fatal, sizeof a->fatal))
-            a->producer_broken = 1;
+        drop_txn(a);
         rd_kafka_assign(rk, NULL);
     }
 }
 
-/* Writes a dead letter for a message that failed verification or counting. */
-static void reject(struct agg *a, const rd_kafka_message_t *m, int code, const char *why,
+/* Adds a dead letter for a message that failed verification or counting to the
+ * transaction; 0 or DB_ERR_NOMEM. */
+static int reject(struct agg *a, const rd_kafka_message_t *m, int code, const char *why,
                    const char *producer)
 {
     char key[320];
@@ -196,14 +240,14 @@ static void reject(struct agg *a, const rd_kafka_message_t *m, int code, const c
     char *value = json_dumps(j, JSON_COMPACT);
     int klen = snprintf(key, sizeof key, "%s:%d:%" PRId64, rd_kafka_topic_name(m->rkt),
                         (int)m->partition, m->offset);
-    rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->rejected_topic),
-                      RD_KAFKA_V_KEY(key, (size_t)klen), RD_KAFKA_V_VALUE(value, strlen(value)),
-                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    int rc = value ? txn_batch_add(a->building, a->rejected_topic, key, (size_t)klen, value,
+                                   strlen(value)) : DB_ERR_NOMEM;
     if (a->verbose > 0)
         fprintf(stderr, "docbus aggregate: rejected %s: %s: %s\n", key, db_errname(code), why);
     free(value);
     json_decref(j);
     a->rejected++;
+    return rc;
 }
 
 static int on_fact(const metrics_fact_t *f, void *opaque)
@@ -222,10 +266,8 @@ static int process(struct agg *a, verify_slot_t *s)
     char errstr[512];
     int rc;
     a->consumed++;
-    if (s->rc) {
-        reject(a, m, s->rc, s->errstr, NULL);
-        return 0;
-    }
+    if (s->rc)
+        return reject(a, m, s->rc, s->errstr, NULL);
     if (!record_counted_copy(a->prefix, rd_kafka_topic_name(m->rkt), vp->content.body_type, vp->body)) {
         a->not_counted_copies++;
         return 0;
@@ -238,10 +280,8 @@ static int process(struct agg *a, verify_slot_t *s)
     /* metrics_eval checks the whole body before the first fact, so a message with an
      * impossible value is rejected whole, never counted in part. */
     rc = metrics_eval(a->metrics, vp->content.body_type, vp->body, on_fact, a, errstr, sizeof errstr);
-    if (rc == DB_ERR_INVALID) {
-        reject(a, m, rc, errstr, vp->content.producer);
-        return 0;
-    }
+    if (rc == DB_ERR_INVALID)
+        return reject(a, m, rc, errstr, vp->content.producer);
     if (rc)
         return rc;
     if (idset_add(a->seen, vp->content.msg_id) < 0)
@@ -270,43 +310,28 @@ static int count_one(void *opaque, verify_slot_t *s)
     return 0;
 }
 
-/* Produces the ids counted in the open transaction to docbus.seen, SEEN_IDS_MAX to a
+/* Adds the ids counted in this transaction to it, for docbus.seen, SEEN_IDS_MAX to a
  * record (a record per id made the broker validate ~90k tiny records per 128k messages,
  * three times the CPU of the rest of its work for the aggregator). */
-static int produce_seen(struct agg *a)
+static int add_seen(struct agg *a)
 {
     int rc = 0;
     for (size_t i = 0; i < a->seen_n && !rc; i += SEEN_IDS_MAX) {
         size_t n = a->seen_n - i < SEEN_IDS_MAX ? a->seen_n - i : SEEN_IDS_MAX, len;
         char *value;
-        rd_kafka_resp_err_t err;
         if ((rc = seen_record_encode((const uint8_t(*)[16])a->seen_new[i], n, &value, &len)))
             break;
-        while ((err = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->seen_topic),
-                                        RD_KAFKA_V_KEY(a->seen_new[i], 16), RD_KAFKA_V_VALUE(value, len),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END)) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(a->producer, 10);
-        if (err) {
-            free(value);
-            rc = DB_ERR_KAFKA;
-        }
+        rc = txn_batch_add(a->building, a->seen_topic, a->seen_new[i], 16, value, len);
+        free(value);
     }
     a->seen_n = 0;
     return rc;
 }
 
-static int produce_dirty(const char *key, size_t klen, const char *value, size_t vlen,
-                         void *opaque)
+static int add_dirty(const char *key, size_t klen, const char *value, size_t vlen, void *opaque)
 {
     struct agg *a = opaque;
-    rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->counts_topic),
-                                    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(a->producer, 10);
-    return err ? DB_ERR_KAFKA : 0;
+    return txn_batch_add(a->building, a->counts_topic, key, klen, value, vlen);
 }
 
 /* Records the offsets in pos (the positions a transaction just committed; invalid ones
@@ -326,49 +351,32 @@ static void remember_committed(struct agg *a, const rd_kafka_topic_partition_lis
     }
 }
 
-/* Commits the open transaction: count updates, seen ids, rejects and the input offsets
- * together, or nothing. Returns 0, 1 when the transaction was aborted (state must be
- * rebuilt and input rewound), or -1 on a fatal error. */
-static int commit_txn(struct agg *a, char *errstr, size_t errstr_size)
+/* Hands the transaction to the committer: count updates, seen ids, rejects and the
+ * input offsets (the consumer's positions: every message polled so far is counted), to
+ * be committed together or not at all while counting goes on. The committer must be
+ * idle. Returns 0, or DB_ERR_NOMEM / DB_ERR_KAFKA with errstr (nothing handed over). */
+static int hand_over_txn(struct agg *a, char *errstr, size_t errstr_size)
 {
-    rd_kafka_error_t *error;
     rd_kafka_topic_partition_list_t *pos = NULL;
-    rd_kafka_consumer_group_metadata_t *gm;
-    if (produce_seen(a) || counts_dirty_foreach(a->counts, produce_dirty, a)) {
-        snprintf(errstr, errstr_size, "producing count updates failed");
-        goto abort;
+    txn_batch_t *next;
+    if (add_seen(a) || counts_dirty_foreach(a->counts, add_dirty, a)) {
+        snprintf(errstr, errstr_size, "gathering count updates failed (out of memory?)");
+        return DB_ERR_NOMEM;
     }
-    counts_clear_dirty(a->counts);
     if (rd_kafka_assignment(a->consumer, &pos)) {
         snprintf(errstr, errstr_size, "reading the assignment failed");
-        goto abort;
+        return DB_ERR_KAFKA;
     }
     rd_kafka_position(a->consumer, pos);
-    gm = rd_kafka_consumer_group_metadata(a->consumer);
-    /* The offsets ride in the same transaction as the counts: either both are visible
-     * to read_committed readers or neither is (the Kafka Streams exactly-once pattern). */
-    error = rd_kafka_send_offsets_to_transaction(a->producer, pos, gm, -1);
-    rd_kafka_consumer_group_metadata_destroy(gm);
-    if (!error)
-        error = rd_kafka_commit_transaction(a->producer, -1);
-    if (error) {
-        rd_kafka_topic_partition_list_destroy(pos);
-        goto txn_error;
-    }
-    remember_committed(a, pos);
-    rd_kafka_topic_partition_list_destroy(pos);
-    a->txns++;
-    a->resets = 0;
+    txn_batch_set_offsets(a->building, pos, rd_kafka_consumer_group_metadata(a->consumer));
+    counts_clear_dirty(a->counts);
+    txn_committer_submit(a->committer, a->building);
+    a->flight_msgs = a->txn_msgs;
+    next = a->building == a->batches[0] ? a->batches[1] : a->batches[0];
+    txn_batch_clear(next);
+    a->building = next;
+    a->in_txn = 0;
     return 0;
-txn_error:
-    snprintf(errstr, errstr_size, "%s", rd_kafka_error_string(error));
-    if (rd_kafka_error_is_fatal(error)) {
-        rd_kafka_error_destroy(error);
-        return -1;
-    }
-    rd_kafka_error_destroy(error);
-abort:
-    return abort_txn(a, errstr, errstr_size) ? -1 : 1;
 }
 
 /* Puts every assigned partition back at its committed offset (after an abort), by
@@ -542,10 +550,12 @@ static int producer_reset(struct agg *a, char *errstr, size_t errstr_size)
                 "recounting from the last commit", err ? why : "unknown");
     rd_kafka_destroy(a->producer);
     a->producer = NULL;
-    a->in_txn = 0;
     a->producer_broken = 0;
     a->need_rebuild = 1;
-    return producer_open(a, errstr, errstr_size);
+    drop_txn(a);
+    int rc = producer_open(a, errstr, errstr_size);
+    txn_committer_set_producer(a->committer, a->producer);
+    return rc;
 }
 
 static int setup(struct agg *a, const char *instance, char *errstr, size_t errstr_size)
@@ -582,6 +592,12 @@ static int setup(struct agg *a, const char *instance, char *errstr, size_t errst
     snprintf(a->txid, sizeof a->txid, "%s-%s", group, instance);
     if ((rc = producer_open(a, errstr, errstr_size)))
         return rc;
+    if (!(a->batches[0] = txn_batch_new()) || !(a->batches[1] = txn_batch_new()) ||
+        !(a->committer = txn_committer_new(a->producer))) {
+        snprintf(errstr, errstr_size, "cannot start the committing thread (out of memory?)");
+        return EXIT_FAIL;
+    }
+    a->building = a->batches[0];
     names[0] = a->counts_topic;
     names[1] = a->seen_topic;
     if (kafka_ensure_topics(a->producer, names, 2, 4, changelog_cfg, 1, errstr, errstr_size))
@@ -718,16 +734,6 @@ int cmd_aggregate(int argc, char **argv)
         }
         if (m && !m->err) {
             if (!a.in_txn) {
-                rd_kafka_error_t *e = rd_kafka_begin_transaction(a.producer);
-                if (e) {
-                    /* Only a fatal producer state makes begin fail: replace the producer
-                     * and recount this message after the rewind. */
-                    cli_err("aggregate", "begin_transaction: %s", rd_kafka_error_string(e));
-                    rd_kafka_error_destroy(e);
-                    rd_kafka_message_destroy(m);
-                    a.producer_broken = 1;
-                    continue;
-                }
                 a.in_txn = 1;
                 txn_start = a.now;
                 a.txn_msgs = 0;
@@ -770,30 +776,29 @@ int cmd_aggregate(int argc, char **argv)
          * the next fetch is on its way. */
         idle = a.until_caught_up && ((!got && pending == 0) || a.at_targets);
         a.at_targets = 0;
+        /* a transaction the committer has ended: its outcome now, not at the next one */
+        if (txn_committer_busy(a.committer) && txn_committer_done(a.committer) &&
+            collect_txn(&a) != TXN_COMMITTED)
+            continue;
         if (a.in_txn && (a.txn_msgs >= txn_max_msgs || a.now - txn_start >= txn_max_ms ||
                          stop_requested || idle)) {
-            int r;
             /* the offsets committed are the consumer's positions: every message polled
-             * so far must be counted first */
+             * so far must be counted first; one transaction at a time */
             if ((rc = verify_pipe_drain(a.pipe, VERIFY_DRAIN_ALL, count_one, &a)))
                 goto out;
-            r = commit_txn(&a, errstr, sizeof errstr);
-            a.in_txn = 0;
-            if (r < 0) {
-                cli_err("aggregate", "transaction failed fatally: %s", errstr);
-                a.producer_broken = 1;
+            if (collect_txn(&a) != TXN_COMMITTED)
                 continue;
+            if (hand_over_txn(&a, errstr, sizeof errstr)) {
+                cli_err("aggregate", "%s", errstr);
+                rc = EXIT_FAIL;
+                goto out;
             }
-            if (r > 0) {
-                cli_err("aggregate", "transaction aborted (%s); recounting from the last commit",
-                        errstr);
-                a.need_rebuild = 1;
-            } else if (a.verbose > 0) {
-                fprintf(stderr, "docbus aggregate: transaction %" PRIu64 " committed (%" PRId64 " messages; "
-                        "%" PRIu64 " consumed in all)\n", a.txns, a.txn_msgs, a.consumed);
-            }
+            /* at the end, the answer is needed before the lag is asked */
+            if ((idle || stop_requested) && collect_txn(&a) != TXN_COMMITTED)
+                continue;
         }
-        if (a.until_caught_up && !a.in_txn && (idle || a.now - last_progress >= 1000)) {
+        if (a.until_caught_up && !a.in_txn && !txn_committer_busy(a.committer) &&
+            (idle || a.now - last_progress >= 1000)) {
             last_progress = a.now;
             if (caught_up(&a, &lag, stall_wait_ms(&stall, a.rebuilt_at, a.now)))
                 break;
@@ -821,6 +826,7 @@ int cmd_aggregate(int argc, char **argv)
                     a.consumed, a.counted, a.rejected);
         }
     }
+    collect_txn(&a);   /* stopped between a hand-over and its outcome */
     if (show)
         fputc('\n', stderr);
     rc = EXIT_OK;
@@ -854,6 +860,10 @@ out:
         rd_kafka_consumer_close(a.consumer);
         rd_kafka_destroy(a.consumer);
     }
+    txn_committer_destroy(a.committer);   /* after the consumer's last rebalance, before
+                                           * the producer it uses */
+    txn_batch_destroy(a.batches[0]);
+    txn_batch_destroy(a.batches[1]);
     if (a.producer)
         rd_kafka_destroy(a.producer);
     verify_pipe_destroy(a.pipe);   /* before the verifier its thread uses */
