@@ -4,7 +4,8 @@
  *
  *   micro ROW SIDE JSONL N DIR
  *     ROW   sign    docbus: batch signer (content encode, leaf hash, Merkle tree, one
- *                   Ed25519 signature per 512, durable seq state, envelope write);
+ *                   Ed25519 signature per 512, durable seq state synced in the
+ *                   background as the producers do, envelope write);
  *                   peer: avro_value_write of the body value
  *           verify  docbus: verifier_check (envelope decode, proof, cached batch
  *                   signature, certificate, body decode); peer: avro_value_read of the body
@@ -141,9 +142,11 @@ static void emit(void *opaque, const uint8_t *value, size_t len, const content_t
     cp->lens[cp->n++] = len;
 }
 
-/* Signs n messages with a signer of batch size batch; the state file lives in dir. */
-static int sign_n(const char *dir, const struct corpus *co, long n, int batch, struct captured *cp,
-                  char *err, size_t errsz)
+/* Signs n messages with a signer of batch size batch; the state file lives in dir. async:
+ * the state's fdatasync on the background worker, as the producers run it (publish.c),
+ * a batch's messages emitted once it is done while the next batch is signed. */
+static int sign_n(const char *dir, const struct corpus *co, long n, int batch, int async,
+                  struct captured *cp, char *err, size_t errsz)
 {
     char key[1024], crt[1024], state[1024], nk[64];
     batch_signer_t *s;
@@ -156,6 +159,7 @@ static int sign_n(const char *dir, const struct corpus *co, long n, int batch, s
     s = batch_signer_new(UNIT, key, crt, state, batch, 1000000, emit, cp, err, errsz);
     if (!s)
         return -1;
+    batch_signer_set_async(s, async);
     schemas_fingerprint("vn.docbus.v1.Document", fp);
     for (long i = 0; i < n && !rc; i++) {
         size_t k = (size_t)i % co->n;
@@ -214,7 +218,7 @@ int main(int argc, char **argv)
 
     if (!strcmp(row, "sign") && docbus) {
         t0 = now_s();
-        if (sign_n(dir, &co, n, 512, &cp, err, sizeof err))
+        if (sign_n(dir, &co, n, 512, 1, &cp, err, sizeof err))
             goto out;
         t1 = now_s();
     } else if (!strcmp(row, "sigs")) {
@@ -223,7 +227,7 @@ int main(int argc, char **argv)
             return 2;
         }
         t0 = now_s();
-        if (sign_n(dir, &co, n, 1, &cp, err, sizeof err))
+        if (sign_n(dir, &co, n, 1, 0, &cp, err, sizeof err))
             goto out;
         t1 = now_s();
     } else if (!strcmp(row, "sign")) {
@@ -248,7 +252,7 @@ int main(int argc, char **argv)
         verifier_t *v;
         verified_t out;
         cp.keep = 1;
-        if (sign_n(dir, &co, n, 512, &cp, err, sizeof err))
+        if (sign_n(dir, &co, n, 512, 1, &cp, err, sizeof err))
             goto out;
         v = verifier_new(pki, err, sizeof err);
         if (!v)
